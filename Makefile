@@ -1,0 +1,98 @@
+# invsync - plain GNU Makefile.
+#
+#   make            build everything into build/
+#   make deps       install the Debian packages the project needs (idempotent)
+#   make test       unit tests, then again under ASan+UBSan, then threaded tests under TSan
+#   make asan|tsan  sanitizer builds into build-asan/ and build-tsan/
+#   make fuzz       build the libFuzzer targets (clang) into build-fuzz/
+#   make bench      every benchmark (make bench-engine: the engine alone)
+#   make clean
+#
+# One rule set serves every build flavour: BUILD names the output directory and
+# SAN the sanitizer flags, so `make BUILD=build-asan SAN=asan tests` is the ASan build.
+
+BUILD   ?= build
+SAN     ?=
+CC      ?= cc
+PKGS    := liburcu-memb libxxhash
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
+CFLAGS_BASE := -std=c11 $(WARN) -O2 -g -D_GNU_SOURCE -pthread -Iengine -fno-strict-aliasing
+LDLIBS_BASE := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lurcu-memb -lurcu-common -lxxhash) -pthread
+
+ifeq ($(SAN),asan)
+  SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -DINV_DEBUG
+else ifeq ($(SAN),tsan)
+  SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer -DINV_DEBUG
+else
+  SANFLAGS :=
+endif
+
+CFLAGS  := $(CFLAGS_BASE) $(SANFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS := $(SANFLAGS)
+
+ENGINE_SRC := $(wildcard engine/*.c)
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/obj/%.o)
+ENGINE_LIB := $(BUILD)/lib/libinvsync_engine.a
+
+TEST_SRC   := $(wildcard tests/test_*.c)
+TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+# Tests that run threads: the TSan pass runs these.
+THREADED_TESTS := test_table_concurrent test_worker
+TEST_LDLIBS := -lcmocka -lrdkafka -lm
+
+BENCH_BIN  := $(BUILD)/bench-engine
+
+.PHONY: all deps tests test test-unit asan tsan fuzz bench bench-engine clean format
+
+all: $(ENGINE_LIB) $(TEST_BIN) $(BENCH_BIN)
+
+deps:
+	@bash tools/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(ENGINE_LIB): $(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	ar rcs $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(ENGINE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(ENGINE_LIB) $(TEST_LDLIBS) $(LDLIBS_BASE)
+
+$(BENCH_BIN): $(BUILD)/obj/perf/bench_engine.o $(ENGINE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(ENGINE_LIB) $(LDLIBS_BASE) -lm
+
+tests: $(TEST_BIN)
+
+# Runs every test binary of $(BUILD) (or only $(ONLY)); fails on the first failure.
+test-unit: tests
+	@set -e; for t in $(if $(ONLY),$(ONLY:%=$(BUILD)/tests/%),$(TEST_BIN)); do \
+	    echo "== $$t"; $$t; done
+
+test: deps
+	$(MAKE) all
+	$(MAKE) test-unit
+	$(MAKE) BUILD=build-asan SAN=asan test-unit
+	$(MAKE) BUILD=build-tsan SAN=tsan test-unit ONLY="$(THREADED_TESTS)"
+	@echo "make test: all suites passed (plain, ASan+UBSan, TSan)"
+
+asan:
+	$(MAKE) BUILD=build-asan SAN=asan all
+tsan:
+	$(MAKE) BUILD=build-tsan SAN=tsan all
+
+bench: bench-engine
+
+bench-engine: $(BENCH_BIN)
+	$(BENCH_BIN) $(BENCH_ARGS)
+
+format:
+	clang-format -i engine/*.[ch] tests/*.c perf/*.c
+
+clean:
+	rm -rf build build-asan build-tsan build-fuzz
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,46 @@
+/* reason.h - why an event was not applied.
+ *
+ * Every rejection in invsync carries one of these codes. The code name
+ * (inv_reason_name, e.g. "sku_bad_char") is stable and goes into the DLQ
+ * header "invsync.reason"; the text (inv_reason_text) tells an operator what
+ * to fix. New codes are appended; values are never reused. */
+#ifndef INV_REASON_H
+#define INV_REASON_H
+
+typedef enum inv_reason {
+    INV_OK = 0,
+    /* Field validation (engine/event.c). */
+    INV_R_EVENT_ID_MISSING,
+    INV_R_EVENT_ID_TOO_LONG,
+    INV_R_EVENT_TYPE_UNKNOWN,
+    INV_R_SKU_MISSING,
+    INV_R_SKU_TOO_LONG,
+    INV_R_SKU_BAD_CHAR,
+    INV_R_LOCATION_MISSING,
+    INV_R_LOCATION_TOO_LONG,
+    INV_R_LOCATION_BAD_CHAR,
+    INV_R_CORRELATION_ID_TOO_LONG,
+    INV_R_SOURCE_SYSTEM_TOO_LONG,
+    INV_R_QUANTITY_ZERO,
+    INV_R_QUANTITY_TOO_LARGE,
+    INV_R_TIMESTAMP_OUT_OF_RANGE,
+    /* Apply (engine/apply.c): the event is valid but its effect is not representable. */
+    INV_R_OVERFLOW_ON_HAND,
+    INV_R_OVERFLOW_RESERVED,
+    INV_R_OVERFLOW_IN_TRANSIT,
+    INV_R_OVERFLOW_AVAILABLE,
+    INV_R_OVERFLOW_VERSION,
+    /* Capacity (engine/table.c): the partition's configured key space is full. */
+    INV_R_TABLE_FULL,
+    INV_REASON_COUNT /* keep last */
+} inv_reason;
+
+/* Any thread. Returns the stable snake_case name of r ("ok" for INV_OK);
+ * "unknown" for a value out of range. Never NULL. */
+const char *inv_reason_name(inv_reason r);
+
+/* Any thread. Returns a one-line English explanation of r for logs and DLQ
+ * headers. Never NULL. */
+const char *inv_reason_text(inv_reason r);
+
+#endif
