@@ -16,7 +16,7 @@ SAN     ?=
 CC      ?= cc
 PKGS    := liburcu-memb libxxhash
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
-CFLAGS_BASE := -std=c11 $(WARN) -O2 -g -D_GNU_SOURCE -pthread -Iengine -fno-strict-aliasing
+CFLAGS_BASE := -std=c11 $(WARN) -O2 -g -D_GNU_SOURCE -pthread -iquote engine -fno-strict-aliasing
 LDLIBS_BASE := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lurcu-memb -lurcu-common -lxxhash) -pthread
 
 ifeq ($(SAN),asan)

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "limits.h"
 #include "reason.h"
 
 typedef enum inv_event_type {
@@ -43,13 +44,17 @@ typedef struct inv_event {
     int64_t timestamp_ms;       /* event time, epoch milliseconds UTC */
     int64_t offset;             /* input offset in its partition; -1 when not from Kafka */
     int32_t partition;          /* input partition; -1 when not from Kafka */
+    /* Lengths are 16-bit so a decoder can store any field of a 64 KiB message
+     * as it found it and let event_validate reject it: nothing truncates. */
     uint16_t event_id_len;
     uint16_t correlation_id_len;
-    uint8_t sku_len;
-    uint8_t location_id_len;
-    uint8_t source_system_len;
+    uint16_t sku_len;
+    uint16_t location_id_len;
+    uint16_t source_system_len;
     uint8_t type; /* inv_event_type */
 } inv_event;
+
+_Static_assert(INV_MESSAGE_BYTES_MAX <= 65536, "a field length of a message fits uint16_t");
 
 /* Any thread. Returns the type named by the len bytes at s (exact, case-
  * sensitive: "RECEIPT", "TRANSFER_OUT", ...), or INV_EV_NONE if none. */

@@ -1,0 +1,117 @@
+/* reason.c - names and texts of the rejection reasons of reason.h.
+ *
+ * One table, indexed by the enum, holds both strings of every code. The name
+ * is a stable snake_case identifier that goes into the DLQ header
+ * "invsync.reason" and into metrics labels, so a name is never changed once
+ * released; the text is for the operator and says what to fix. The table is
+ * checked at compile time to have exactly INV_REASON_COUNT entries, and the
+ * unit tests check that every entry is filled and every name is unique. */
+#include "reason.h"
+
+#include "assert.h"
+#include "limits.h"
+
+typedef struct reason_entry {
+    const char *name;
+    const char *text;
+} reason_entry;
+
+/* Designated initializers: an entry cannot land on the wrong code when codes
+ * are appended. The texts spell out the limits of limits.h literally; the
+ * _Static_asserts below keep the two in step. */
+static const reason_entry reason_table[] = {
+    [INV_OK] = {"ok", "event accepted"},
+    [INV_R_EVENT_ID_MISSING] = {"event_id_missing",
+                                "eventId is missing or empty; send a non-empty eventId of at most "
+                                "128 bytes"},
+    [INV_R_EVENT_ID_TOO_LONG] = {"event_id_too_long",
+                                 "eventId is longer than 128 bytes; shorten it at the producer"},
+    [INV_R_EVENT_TYPE_UNKNOWN] = {"event_type_unknown",
+                                  "eventType is missing or not one of RECEIPT, TRANSFER_OUT, "
+                                  "IN_TRANSIT, TRANSFER_IN, ADJUSTMENT, SALE, RETURN, "
+                                  "RESERVATION, RELEASE, FULFILLMENT (exact upper case)"},
+    [INV_R_SKU_MISSING] = {"sku_missing", "sku is missing or empty; send 1-64 bytes of "
+                                          "[A-Za-z0-9._-]"},
+    [INV_R_SKU_TOO_LONG] = {"sku_too_long", "sku is longer than 64 bytes; shorten it at the "
+                                            "producer"},
+    [INV_R_SKU_BAD_CHAR] = {"sku_bad_char",
+                            "sku has a character outside [A-Za-z0-9._-] (':' and spaces are not "
+                            "allowed); fix the sku at the producer"},
+    [INV_R_LOCATION_MISSING] = {"location_missing",
+                                "locationId is missing or empty; send 1-64 bytes of "
+                                "[A-Za-z0-9._-]"},
+    [INV_R_LOCATION_TOO_LONG] = {"location_too_long",
+                                 "locationId is longer than 64 bytes; shorten it at the producer"},
+    [INV_R_LOCATION_BAD_CHAR] = {"location_bad_char",
+                                 "locationId has a character outside [A-Za-z0-9._-] (':' and "
+                                 "spaces are not allowed); fix the locationId at the producer"},
+    [INV_R_CORRELATION_ID_TOO_LONG] = {"correlation_id_too_long",
+                                       "correlationId is longer than 128 bytes; shorten it or "
+                                       "leave it out"},
+    [INV_R_SOURCE_SYSTEM_TOO_LONG] = {"source_system_too_long",
+                                      "sourceSystem is longer than 64 bytes; shorten it or leave "
+                                      "it out"},
+    [INV_R_QUANTITY_ZERO] = {"quantity_zero",
+                             "quantityDelta is 0 or missing; every event must move at least one "
+                             "unit"},
+    [INV_R_QUANTITY_TOO_LARGE] = {"quantity_too_large",
+                                  "|quantityDelta| exceeds 1000000000; split the movement or fix "
+                                  "the producer"},
+    [INV_R_TIMESTAMP_OUT_OF_RANGE] = {"timestamp_out_of_range",
+                                      "timestamp is before 1970-01-01 or after "
+                                      "9999-12-31T23:59:59.999Z; send ISO-8601 UTC or epoch "
+                                      "milliseconds"},
+    [INV_R_OVERFLOW_ON_HAND] = {"overflow_on_hand",
+                                "applying the event would push onHand outside the 64-bit range; "
+                                "the key's history is corrupt or the producer is replaying "
+                                "bogus quantities"},
+    [INV_R_OVERFLOW_RESERVED] = {"overflow_reserved",
+                                 "applying the event would push reserved outside the 64-bit "
+                                 "range; check the producer of RESERVATION events"},
+    [INV_R_OVERFLOW_IN_TRANSIT] = {"overflow_in_transit",
+                                   "applying the event would push inTransit outside the 64-bit "
+                                   "range; check the producer of IN_TRANSIT events"},
+    [INV_R_OVERFLOW_AVAILABLE] = {"overflow_available",
+                                  "applying the event would make available (onHand - reserved) "
+                                  "unrepresentable in 64 bits; inspect the key's onHand and "
+                                  "reserved"},
+    [INV_R_OVERFLOW_VERSION] = {"overflow_version",
+                                "the key has applied 2^64-1 events and its version cannot grow; "
+                                "this key cannot take more events"},
+    [INV_R_TABLE_FULL] = {"table_full",
+                          "the partition's key table is full; raise the table capacity in the "
+                          "configuration or add partitions"},
+};
+
+_Static_assert(sizeof(reason_table) / sizeof(reason_table[0]) == INV_REASON_COUNT,
+               "reason_table must have one entry per inv_reason");
+_Static_assert(INV_EVENT_ID_LEN_MAX == 128 && INV_CORRELATION_ID_LEN_MAX == 128,
+               "reason texts say 128 bytes");
+_Static_assert(INV_SKU_LEN_MAX == 64 && INV_LOCATION_LEN_MAX == 64 &&
+                   INV_SOURCE_SYSTEM_LEN_MAX == 64,
+               "reason texts say 64 bytes");
+_Static_assert(INV_QUANTITY_ABS_MAX == 1000000000LL, "reason texts say 1000000000");
+
+/* File-local. Returns the table entry of r, or NULL when r is out of range
+ * (a value read from untrusted bytes, e.g. a snapshot, may be). */
+static const reason_entry *reason_entry_of(inv_reason r) {
+    unsigned idx = (unsigned)r; /* a negative enum value becomes huge: out of range */
+    if (idx >= (unsigned)INV_REASON_COUNT) return NULL;
+    inv_assert(reason_table[idx].name != NULL);
+    inv_assert(reason_table[idx].text != NULL);
+    return &reason_table[idx];
+}
+
+/* Any thread. Returns the stable snake_case name of r ("ok" for INV_OK) or
+ * "unknown" when r is out of range. Never NULL. */
+const char *inv_reason_name(inv_reason r) {
+    const reason_entry *e = reason_entry_of(r);
+    return e ? e->name : "unknown";
+}
+
+/* Any thread. Returns the operator text of r, or a generic text when r is out
+ * of range. Never NULL. */
+const char *inv_reason_text(inv_reason r) {
+    const reason_entry *e = reason_entry_of(r);
+    return e ? e->text : "unknown reason code (a newer invsync wrote it?)";
+}

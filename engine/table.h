@@ -1,0 +1,131 @@
+/* table.h - one partition's aggregates: an open-addressed table with one
+ * writer and lock-free readers.
+ *
+ * Layout. Records (key bytes + aggregate) are appended to an arena reserved
+ * once with mmap and never moved or freed while the table lives, so a record
+ * reference (inv_ref, 8-byte units from the arena base) stays valid forever
+ * and needs no malloc per key. An index of 8-byte slots (hash tag << 32 |
+ * ref) finds records by key with linear probing; a second index of the same
+ * shape maps a SKU to the newest record of that SKU, and records of one SKU
+ * are chained, so "every location of a SKU" costs one probe plus the chain.
+ *
+ * Concurrency. Only the owning worker writes. Readers on any thread run
+ * inside inv_rcu_read_lock(): the index pointers are published with release
+ * stores and old indexes retired through RCU after a grow; a record's key
+ * and SKU link are written before the record is published and never change;
+ * its aggregate is guarded by a per-record sequence counter, so a reader
+ * retries instead of returning a torn aggregate. Readers never block the
+ * writer.
+ *
+ * Keys are never deleted: a partition's table is dropped as a whole (revoke,
+ * restore). */
+#ifndef INV_TABLE_H
+#define INV_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "apply.h"
+
+typedef struct inv_table inv_table;
+
+/* A record reference: 8-byte units from the arena base; 0 means none. */
+typedef uint32_t inv_ref;
+
+/* A key as the hot path sees it: pointers into the event's bytes, plus the
+ * two hashes, computed once by table_key_init. */
+typedef struct inv_key {
+    const char *sku;
+    const char *loc;
+    uint64_t hash;     /* hash of (sku, loc) */
+    uint64_t sku_hash; /* hash of sku alone */
+    uint8_t sku_len;
+    uint8_t loc_len;
+} inv_key;
+
+typedef struct inv_table_config {
+    uint64_t arena_bytes;   /* virtual reservation for records; 0 = INV_TABLE_ARENA_BYTES_DEFAULT */
+    uint32_t keys_expected; /* pre-size the indexes for this many keys; 0 = minimum */
+} inv_table_config;
+
+typedef struct inv_table_stats {
+    uint64_t keys;
+    uint64_t skus;
+    uint64_t index_slots;
+    uint64_t sku_index_slots;
+    uint64_t arena_bytes_used;
+    uint64_t memory_bytes; /* arena used + both indexes + the struct */
+    uint64_t grows;        /* index grows so far (both indexes) */
+} inv_table_stats;
+
+/* Any thread. Fills k for (sku, loc) and hashes it: XXH3 of the sku, then
+ * XXH3 of the location seeded with it. Lengths must be within limits.h. */
+void table_key_init(inv_key *k, const char *sku, size_t sku_len, const char *loc, size_t loc_len);
+
+/* Any thread (set-up). Creates an empty table. Returns 0, or -EINVAL (bad
+ * config, errstr says which field) or -ENOMEM (errstr says what failed). */
+int table_create(inv_table **out, const inv_table_config *cfg, char *errstr, size_t errstr_len);
+
+/* Any thread, once no reader can hold t: after a grace period or when no
+ * reader thread exists. NULL is allowed. */
+void table_destroy(inv_table *t);
+
+/* --- Owning worker only ------------------------------------------------- */
+
+/* Starts loading the index slot a lookup of hash will probe first. */
+void table_prefetch_slot(const inv_table *t, uint64_t hash);
+
+/* Starts loading the record ref points to (its header and first key bytes). */
+void table_prefetch_record(const inv_table *t, inv_ref ref);
+
+/* Reads the (prefetched) index slots of hash and prefetches the first record
+ * whose hash tag matches, without comparing keys: pass 2 of the pipeline. */
+void table_prefetch_candidate(const inv_table *t, uint64_t hash);
+
+/* Returns the record of k, or 0 if k is not in the table. */
+inv_ref table_find(const inv_table *t, const inv_key *k);
+
+/* Inserts k, absent from the table, with a fresh aggregate (agg_init) and
+ * returns its ref in *out. May grow an index (allocates; the old one is
+ * retired through RCU). Returns 0, -ENOSPC when the arena or key limit is
+ * full, -ENOMEM when a grow cannot get memory (the table stays usable). */
+int table_insert(inv_table *t, const inv_key *k, inv_ref *out);
+
+/* Copies the aggregate of ref into *out (no sequence check: the owner is the
+ * only writer). */
+void table_agg_get(const inv_table *t, inv_ref ref, inv_agg *out);
+
+/* Stores *a as the aggregate of ref, visible to readers atomically. */
+void table_agg_set(inv_table *t, inv_ref ref, const inv_agg *a);
+
+/* --- Any thread inside inv_rcu_read_lock() ------------------------------- */
+
+/* Looks k up and copies a consistent aggregate into *out. Returns 0, -ENOENT
+ * when absent, -EAGAIN when the record was being rewritten for more than
+ * INV_SEQLOCK_RETRIES_MAX tries (the caller may retry). */
+int table_lookup(const inv_table *t, const inv_key *k, inv_agg *out);
+
+/* Called once per location of a SKU: its location bytes and a consistent
+ * aggregate. Return 0 to go on, non-zero to stop. */
+typedef int (*table_loc_fn)(const char *loc, size_t loc_len, const inv_agg *agg, void *ctx);
+
+/* Visits every location of the SKU of k (k->loc is ignored), newest first.
+ * Returns the number visited, or -EAGAIN as table_lookup. */
+long table_sku_foreach(const inv_table *t, const inv_key *k, table_loc_fn fn, void *ctx);
+
+/* Called once per record in insertion order with its key and aggregate. */
+typedef int (*table_rec_fn)(const char *sku, size_t sku_len, const char *loc, size_t loc_len,
+                            const inv_agg *agg, void *ctx);
+
+/* Visits every record present when the call started, in insertion order.
+ * Returns the number visited, or -EAGAIN as table_lookup. */
+long table_foreach(const inv_table *t, table_rec_fn fn, void *ctx);
+
+/* Keys in the table now. */
+uint64_t table_count(const inv_table *t);
+
+/* Sizes and counters; exact for the owner, a recent view for others. */
+void table_get_stats(const inv_table *t, inv_table_stats *out);
+
+#endif
