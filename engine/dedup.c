@@ -45,8 +45,8 @@
 
 /* dedup_insert prefetches the set slot of the ring entry this far behind the
  * head: a full window pops one id per insert, and that pop is a random access
- * into the set (measured: halves the cost of contains+insert on a full 1M
- * window, ~190 -> ~100 ns). */
+ * into the set. Measured on a full 1M-id window with the caller prefetching
+ * its own fingerprints: contains+insert ~180 ns without, ~90 ns with. */
 #define DEDUP_POP_PREFETCH_AHEAD 8u
 
 typedef struct dedup_entry {
@@ -130,7 +130,7 @@ static void dedup_set_remove(inv_dedup *d, uint64_t fp) {
     const uint64_t mask = d->set_mask;
     uint64_t hole = dedup_home(d, fp);
     for (uint64_t n = 0; d->set[hole] != fp; n++) {
-        inv_assert(n < mask);            /* bounded by the set size */
+        inv_assert(n < mask);          /* bounded by the set size */
         inv_assert(d->set[hole] != 0); /* fp must be present: ring and set in step */
         hole = (hole + 1) & mask;
     }

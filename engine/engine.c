@@ -186,13 +186,9 @@ int engine_lookup(inv_engine *e, const char *sku, size_t sku_len, const char *lo
     if (sku_len < 1 || sku_len > INV_SKU_LEN_MAX || !event_id_chars_ok(sku, sku_len)) return -EINVAL;
     if (loc_len < 1 || loc_len > INV_LOCATION_LEN_MAX || !event_id_chars_ok(loc, loc_len))
         return -EINVAL;
-    char key[INV_KEY_LEN_MAX];
-    memcpy(key, sku, sku_len);
-    key[sku_len] = ':';
-    memcpy(key + sku_len + 1, loc, loc_len);
-    int32_t p = partitioner_partition(key, sku_len + 1 + loc_len, e->cfg.partitions);
     inv_key k;
     table_key_init(&k, sku, sku_len, loc, loc_len);
+    int32_t p = partitioner_partition(table_key_bytes(&k), k.len, e->cfg.partitions);
     inv_rcu_read_lock();
     inv_partition *part = inv_rcu_deref(&e->parts[p]);
     int rc = part != NULL ? table_lookup(partition_table(part), &k, out) : -ENOENT;

@@ -140,9 +140,19 @@ static inv_reason event_check_quantity(int64_t q) {
     return INV_OK;
 }
 
+/* File-local. True when the message key is exactly sku ':' locationId. */
+static bool event_key_matches(const inv_event *ev) {
+    inv_assert(ev->key != NULL);
+    inv_assert(ev->sku != NULL && ev->location_id != NULL);
+    size_t n = (size_t)ev->sku_len + 1 + ev->location_id_len;
+    return ev->key_len == n && memcmp(ev->key, ev->sku, ev->sku_len) == 0 &&
+           ev->key[ev->sku_len] == ':' &&
+           memcmp(ev->key + ev->sku_len + 1, ev->location_id, ev->location_id_len) == 0;
+}
+
 /* Any thread. Returns INV_OK or the reason of the first failing rule, in the
  * order eventId, eventType, sku, locationId, correlationId, sourceSystem,
- * quantity, timestamp. A NULL or empty eventId, sku or locationId is missing;
+ * quantity, timestamp, message key. A NULL or empty eventId, sku or locationId is missing;
  * correlationId and sourceSystem may be NULL only when their length is 0
  * (asserted: the lengths are trusted to describe the pointers). */
 inv_reason event_validate(const inv_event *ev) {
@@ -168,6 +178,7 @@ inv_reason event_validate(const inv_event *ev) {
     if (ev->timestamp_ms < INV_TIMESTAMP_MS_MIN || ev->timestamp_ms > INV_TIMESTAMP_MS_MAX) {
         return INV_R_TIMESTAMP_OUT_OF_RANGE;
     }
+    if (ev->key != NULL && !event_key_matches(ev)) return INV_R_KEY_MISMATCH;
     return INV_OK;
 }
 

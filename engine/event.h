@@ -40,6 +40,7 @@ typedef struct inv_event {
     const char *location_id;    /* 1..INV_LOCATION_LEN_MAX bytes of [A-Za-z0-9._-] */
     const char *correlation_id; /* 0..INV_CORRELATION_ID_LEN_MAX bytes; may be NULL when 0 */
     const char *source_system;  /* 0..INV_SOURCE_SYSTEM_LEN_MAX bytes; may be NULL when 0 */
+    const char *key;            /* the Kafka message key "sku:locationId", or NULL if none */
     int64_t quantity_delta;     /* signed as the producer sent it */
     int64_t timestamp_ms;       /* event time, epoch milliseconds UTC */
     int64_t offset;             /* input offset in its partition; -1 when not from Kafka */
@@ -51,6 +52,7 @@ typedef struct inv_event {
     uint16_t sku_len;
     uint16_t location_id_len;
     uint16_t source_system_len;
+    uint16_t key_len;
     uint8_t type; /* inv_event_type */
 } inv_event;
 
@@ -71,7 +73,10 @@ bool event_id_chars_ok(const char *s, size_t len);
  * INV_OK or the reason of the first failing rule, in this order: eventId,
  * eventType, sku, locationId, correlationId, sourceSystem, quantity (zero is
  * rejected; ADJUSTMENT is signed, every other type takes either sign),
- * timestamp. Lengths in the struct are trusted to describe the pointers. */
+ * timestamp, and last the message key: when key is not NULL it must be
+ * exactly "sku:locationId" (the engine hashes the key bytes, so a key that
+ * disagrees with the payload would file the event under another key).
+ * Lengths in the struct are trusted to describe the pointers. */
 inv_reason event_validate(const inv_event *ev);
 
 /* Any thread. The unsigned quantity q the apply rules use: |quantityDelta|

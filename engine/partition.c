@@ -25,6 +25,7 @@
 struct inv_partition {
     int32_t id;
     bool halted;
+    inv_reason halt_reason; /* why it halted: INV_R_TABLE_FULL or INV_R_OUT_OF_MEMORY */
     inv_table *table;
     inv_dedup *dedup; /* NULL when dedup is off */
     inv_partition_stats stats;
@@ -126,7 +127,7 @@ static inline void reject(inv_partition *p, inv_result *res, inv_outcome o, inv_
 static inline void apply_one(inv_partition *p, const inv_event *ev, const inv_key *k, uint64_t fp,
                              inv_result *res) {
     if (p->halted) {
-        reject(p, res, INV_OUT_FAILED, INV_R_TABLE_FULL);
+        reject(p, res, INV_OUT_FAILED, p->halt_reason);
         return;
     }
     if (p->dedup != NULL && dedup_contains(p->dedup, fp)) {
@@ -135,9 +136,13 @@ static inline void apply_one(inv_partition *p, const inv_event *ev, const inv_ke
         return;
     }
     inv_ref ref = table_find(p->table, k);
-    if (ref == 0 && table_insert(p->table, k, &ref) != 0) {
-        reject(p, res, INV_OUT_FAILED, INV_R_TABLE_FULL);
-        return;
+    if (ref == 0) {
+        int rc = table_insert(p->table, k, &ref);
+        if (rc != 0) {
+            p->halt_reason = rc == -ENOSPC ? INV_R_TABLE_FULL : INV_R_OUT_OF_MEMORY;
+            reject(p, res, INV_OUT_FAILED, p->halt_reason);
+            return;
+        }
     }
     inv_agg cur, next;
     table_agg_get(p->table, ref, &cur);
@@ -180,7 +185,10 @@ static inline void pipe_hash(pipe_slot *ps, inv_partition *const *parts, int32_t
                              const inv_event *ev) {
     inv_debug_assert(event_validate(ev) == INV_OK);
     ps->p = part_of(parts, parts_count, ev);
-    table_key_init(&ps->key, ev->sku, ev->sku_len, ev->location_id, ev->location_id_len);
+    if (ev->key != NULL) /* validated equal to sku:loc: hash the input bytes, no copy */
+        table_key_init_joined(&ps->key, ev->key, ev->key_len, ev->sku_len);
+    else
+        table_key_init(&ps->key, ev->sku, ev->sku_len, ev->location_id, ev->location_id_len);
     table_prefetch_slot(ps->p->table, ps->key.hash);
     ps->fp = 0;
     if (ps->p->dedup != NULL) {

@@ -8,13 +8,17 @@
  * takes no lock and never leaves the calling thread.
  *
  * Per event, in this order:
+ *   partition halted                 -> INV_OUT_FAILED (see below);
  *   duplicate eventId in the window  -> INV_OUT_DUPLICATE, no effect;
+ *   new key, key space full or no
+ *   memory to grow the index         -> INV_OUT_FAILED with INV_R_TABLE_FULL or
+ *                                       INV_R_OUT_OF_MEMORY, and every later
+ *                                       event of that partition is FAILED too
+ *                                       until partition_resume: nothing is
+ *                                       skipped, nothing is applied out of order;
  *   offset <= the key's watermark    -> INV_OUT_REPLAYED, no effect (its id
  *                                       joins the window: replay rebuilds it);
  *   effect not representable         -> INV_OUT_REJECTED with the reason;
- *   key space full / out of memory   -> INV_OUT_FAILED, and every later event
- *                                       of that partition is FAILED too until
- *                                       partition_resume: nothing is skipped;
  *   otherwise                        -> INV_OUT_APPLIED.
  * Only the owning worker calls anything here except where stated. */
 #ifndef INV_PARTITION_H

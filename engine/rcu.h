@@ -34,8 +34,8 @@ void __tsan_release(void *addr);
 extern char inv_rcu_tsan_token;
 #endif
 
-/* Any thread that reads RCU-protected engine data must be registered once
- * (the workers and the library's own call_rcu thread need not). */
+/* Any thread that reads RCU-protected engine data must be registered once.
+ * Workers register themselves (worker.c), so they may call the read API too. */
 static inline void inv_rcu_register_thread(void) {
     urcu_memb_register_thread();
 }

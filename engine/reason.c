@@ -81,6 +81,12 @@ static const reason_entry reason_table[] = {
     [INV_R_TABLE_FULL] = {"table_full",
                           "the partition's key table is full; raise the table capacity in the "
                           "configuration or add partitions"},
+    [INV_R_KEY_MISMATCH] = {"key_mismatch",
+                            "the Kafka message key is not \"sku:locationId\" of the payload; the "
+                            "producer must key each event by its sku and locationId"},
+    [INV_R_OUT_OF_MEMORY] = {"out_of_memory",
+                             "the partition could not grow its index: the host is out of memory; "
+                             "free memory or move partitions to another instance"},
 };
 
 _Static_assert(sizeof(reason_table) / sizeof(reason_table[0]) == INV_REASON_COUNT,

@@ -32,6 +32,10 @@ typedef enum inv_reason {
     INV_R_OVERFLOW_VERSION,
     /* Capacity (engine/table.c): the partition's configured key space is full. */
     INV_R_TABLE_FULL,
+    /* Message key (engine/event.c): the Kafka key is not "sku:locationId" of the payload. */
+    INV_R_KEY_MISMATCH,
+    /* Capacity (engine/table.c): growing the partition's index found no memory. */
+    INV_R_OUT_OF_MEMORY,
     INV_REASON_COUNT /* keep last */
 } inv_reason;
 

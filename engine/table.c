@@ -3,8 +3,8 @@
  * Record arena: one mmap reservation (MAP_NORESERVE, so only touched pages
  * cost memory), records appended at arena_used, 8-byte aligned; offset 0 is
  * never a record so ref 0 means "none". A record is [seq, next_sku, 64-byte
- * aggregate image, sku_len, loc_len, flags, pad, sku bytes, loc bytes]: 76
- * bytes plus the key, rounded up to 8.
+ * aggregate image, sku_len, loc_len, flags, pad, "sku:loc" bytes]: 76 bytes
+ * plus the key, rounded up to 8.
  *
  * Indexes: 2^n slots of uint64 (h32 << 32 | ref), 0 = empty. The home slot
  * is the top n bits of h32 (the upper half of the 64-bit hash), so a grow
@@ -43,7 +43,7 @@ typedef struct inv_rec {
     uint8_t loc_len;
     uint8_t flags;
     uint8_t reserved0;
-    char key[]; /* sku bytes, then location bytes */
+    char key[]; /* "sku:loc": sku_len + 1 + loc_len bytes */
 } inv_rec;
 
 #define REC_HEADER_BYTES 76
@@ -96,17 +96,41 @@ static inline inv_rec *rec_at(const inv_table *t, inv_ref ref) {
 }
 
 static inline uint64_t rec_bytes(size_t sku_len, size_t loc_len) {
-    return (REC_HEADER_BYTES + sku_len + loc_len + 7) & ~(uint64_t)7;
+    return (REC_HEADER_BYTES + sku_len + 1 + loc_len + 7) & ~(uint64_t)7;
+}
+
+static inline uint64_t load_u64(const char *p) {
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static inline uint32_t load_u32(const char *p) {
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+/* Equality of n bytes with whole-word loads and no read outside either
+ * buffer: 8-byte words, the last one overlapping; 4-byte halves below 8;
+ * first/middle/last byte below 4. Keys are short; this beats a memcmp call. */
+static inline bool bytes_eq(const char *a, const char *b, size_t n) {
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8)
+            if (load_u64(a + i) != load_u64(b + i)) return false;
+        return load_u64(a + n - 8) == load_u64(b + n - 8);
+    }
+    if (n >= 4) return load_u32(a) == load_u32(b) && load_u32(a + n - 4) == load_u32(b + n - 4);
+    return n == 0 || (a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1]);
 }
 
 static inline bool rec_key_eq(const inv_rec *r, const inv_key *k) {
-    return r->sku_len == k->sku_len && r->loc_len == k->loc_len &&
-           memcmp(r->key, k->sku, k->sku_len) == 0 &&
-           memcmp(r->key + k->sku_len, k->loc, k->loc_len) == 0;
+    return r->sku_len == k->sku_len && (size_t)r->sku_len + 1 + r->loc_len == k->len &&
+           bytes_eq(r->key, table_key_bytes(k), k->len);
 }
 
-static inline bool rec_sku_eq(const inv_rec *r, const inv_key *k) {
-    return r->sku_len == k->sku_len && memcmp(r->key, k->sku, k->sku_len) == 0;
+static inline bool rec_sku_eq(const inv_rec *r, const char *sku, size_t sku_len) {
+    return r->sku_len == sku_len && bytes_eq(r->key, sku, sku_len);
 }
 
 /* Any thread. Reads a consistent aggregate of r; 0 or -EAGAIN. */
@@ -198,12 +222,28 @@ static uint32_t log2_for_keys(uint64_t keys) {
 void table_key_init(inv_key *k, const char *sku, size_t sku_len, const char *loc, size_t loc_len) {
     inv_assert(sku_len >= 1 && sku_len <= INV_SKU_LEN_MAX);
     inv_assert(loc_len >= 1 && loc_len <= INV_LOCATION_LEN_MAX);
-    k->sku = sku;
-    k->loc = loc;
+    memcpy(k->buf, sku, sku_len);
+    k->buf[sku_len] = ':';
+    memcpy(k->buf + sku_len + 1, loc, loc_len);
+    k->ext = NULL;
+    k->len = (uint16_t)(sku_len + 1 + loc_len);
     k->sku_len = (uint8_t)sku_len;
-    k->loc_len = (uint8_t)loc_len;
-    k->sku_hash = XXH3_64bits(sku, sku_len);
-    k->hash = XXH3_64bits_withSeed(loc, loc_len, k->sku_hash);
+    k->hash = XXH3_64bits(k->buf, k->len);
+}
+
+/* Any thread. See table.h. */
+void table_key_init_joined(inv_key *k, const char *bytes, size_t len, size_t sku_len) {
+    inv_assert(sku_len >= 1 && sku_len <= INV_SKU_LEN_MAX);
+    inv_assert(len >= sku_len + 2 && len - sku_len - 1 <= INV_LOCATION_LEN_MAX);
+    inv_debug_assert(bytes[sku_len] == ':');
+    k->ext = bytes;
+    k->len = (uint16_t)len;
+    k->sku_len = (uint8_t)sku_len;
+    k->hash = XXH3_64bits(bytes, len);
+}
+
+static inline uint64_t sku_hash(const char *sku, size_t sku_len) {
+    return XXH3_64bits(sku, sku_len);
 }
 
 /* Any thread (set-up). See table.h. */
@@ -305,21 +345,22 @@ static inline inv_ref index_find(const inv_table *t, const inv_index *idx, const
 
 /* Owning worker. See table.h. */
 inv_ref table_find(const inv_table *t, const inv_key *k) {
-    inv_debug_assert(k->sku_len > 0 && k->loc_len > 0);
+    inv_debug_assert(k->sku_len > 0 && k->len > k->sku_len + 1);
     return index_find(t, t->index, k, false);
 }
 
 /* Owning worker. Returns the position of k's SKU slot in the SKU index, or
  * the empty position where it would go (*found says which). */
-static uint32_t sku_slot_find(const inv_table *t, const inv_key *k, bool *found) {
+static uint32_t sku_slot_find(const inv_table *t, const inv_key *k, uint64_t skuh, bool *found) {
     const inv_index *idx = t->sku_index;
-    uint32_t h32 = hash_h32(k->sku_hash);
+    const char *sku = table_key_bytes(k);
+    uint32_t h32 = hash_h32(skuh);
     uint32_t mask = index_mask(idx);
     uint32_t pos = index_home(idx, h32);
     for (uint32_t step = 0; step <= mask; step++) {
         uint64_t s = idx->slots[pos];
         if (s == 0) break;
-        if ((uint32_t)(s >> 32) == h32 && rec_sku_eq(rec_at(t, (inv_ref)s), k)) {
+        if ((uint32_t)(s >> 32) == h32 && rec_sku_eq(rec_at(t, (inv_ref)s), sku, k->sku_len)) {
             *found = true;
             return pos;
         }
@@ -333,9 +374,10 @@ static uint32_t sku_slot_find(const inv_table *t, const inv_key *k, bool *found)
 /* Owning worker. See table.h. */
 int table_insert(inv_table *t, const inv_key *k, inv_ref *out) {
     inv_assert(k->sku_len >= 1 && k->sku_len <= INV_SKU_LEN_MAX);
-    inv_assert(k->loc_len >= 1 && k->loc_len <= INV_LOCATION_LEN_MAX);
+    size_t loc_len = (size_t)k->len - k->sku_len - 1;
+    inv_assert(loc_len >= 1 && loc_len <= INV_LOCATION_LEN_MAX);
     inv_debug_assert(table_find(t, k) == 0);
-    uint64_t bytes = rec_bytes(k->sku_len, k->loc_len);
+    uint64_t bytes = rec_bytes(k->sku_len, loc_len);
     if (t->keys >= INV_TABLE_KEYS_MAX || t->arena_used + bytes > t->arena_bytes) return -ENOSPC;
     int rc = index_reserve(t, &t->index, t->keys + 1);
     if (rc == 0) rc = index_reserve(t, &t->sku_index, t->skus + 1);
@@ -348,16 +390,16 @@ int table_insert(inv_table *t, const inv_key *k, inv_ref *out) {
     r->seq = 0;
     memcpy(r->agg, &fresh, sizeof(fresh));
     r->sku_len = k->sku_len;
-    r->loc_len = k->loc_len;
+    r->loc_len = (uint8_t)loc_len;
     r->flags = 0;
-    memcpy(r->key, k->sku, k->sku_len);
-    memcpy(r->key + k->sku_len, k->loc, k->loc_len);
+    memcpy(r->key, table_key_bytes(k), k->len);
     bool sku_known = false;
-    uint32_t sku_pos = sku_slot_find(t, k, &sku_known);
+    uint64_t skuh = sku_hash(r->key, k->sku_len);
+    uint32_t sku_pos = sku_slot_find(t, k, skuh, &sku_known);
     r->next_sku = sku_known ? (inv_ref)t->sku_index->slots[sku_pos] : 0;
 
     __atomic_store_n(&t->arena_used, t->arena_used + bytes, __ATOMIC_RELEASE);
-    __atomic_store_n(&t->sku_index->slots[sku_pos], slot_make(hash_h32(k->sku_hash), ref),
+    __atomic_store_n(&t->sku_index->slots[sku_pos], slot_make(hash_h32(skuh), ref),
                      __ATOMIC_RELEASE);
     inv_index *idx = t->index;
     uint32_t mask = index_mask(idx);
@@ -388,6 +430,7 @@ void table_agg_set(inv_table *t, inv_ref ref, const inv_agg *a) {
     uint32_t s = r->seq;
     inv_debug_assert((s & 1u) == 0);
     __atomic_store_n(&r->seq, s + 1, __ATOMIC_RELAXED);
+#pragma GCC unroll 8
     for (int i = 0; i < AGG_WORDS; i++) __atomic_store_n(&r->agg[i], w[i], __ATOMIC_RELEASE);
     __atomic_store_n(&r->seq, s + 2, __ATOMIC_RELEASE);
 }
@@ -405,14 +448,15 @@ int table_lookup(const inv_table *t, const inv_key *k, inv_agg *out) {
 long table_sku_foreach(const inv_table *t, const inv_key *k, table_loc_fn fn, void *ctx) {
     inv_assert(t != NULL && fn != NULL);
     const inv_index *idx = inv_rcu_deref(&t->sku_index);
-    uint32_t h32 = hash_h32(k->sku_hash);
+    const char *sku = table_key_bytes(k);
+    uint32_t h32 = hash_h32(sku_hash(sku, k->sku_len));
     uint32_t mask = index_mask(idx);
     uint32_t pos = index_home(idx, h32);
     inv_ref head = 0;
     for (uint32_t step = 0; step <= mask; step++) {
         uint64_t s = __atomic_load_n(&idx->slots[pos], __ATOMIC_ACQUIRE);
         if (s == 0) break;
-        if ((uint32_t)(s >> 32) == h32 && rec_sku_eq(rec_at(t, (inv_ref)s), k)) {
+        if ((uint32_t)(s >> 32) == h32 && rec_sku_eq(rec_at(t, (inv_ref)s), sku, k->sku_len)) {
             head = (inv_ref)s;
             break;
         }
@@ -425,7 +469,7 @@ long table_sku_foreach(const inv_table *t, const inv_key *k, table_loc_fn fn, vo
         const inv_rec *r = rec_at(t, ref);
         inv_agg agg;
         if (rec_read_agg(r, &agg) != 0) return -EAGAIN;
-        if (fn(r->key + r->sku_len, r->loc_len, &agg, ctx) != 0) return visited + 1;
+        if (fn(r->key + r->sku_len + 1, r->loc_len, &agg, ctx) != 0) return visited + 1;
         ref = r->next_sku;
     }
     return visited;
@@ -442,7 +486,7 @@ long table_foreach(const inv_table *t, table_rec_fn fn, void *ctx) {
         inv_assert(r->sku_len >= 1 && r->loc_len >= 1);
         inv_agg agg;
         if (rec_read_agg(r, &agg) != 0) return -EAGAIN;
-        if (fn(r->key, r->sku_len, r->key + r->sku_len, r->loc_len, &agg, ctx) != 0)
+        if (fn(r->key, r->sku_len, r->key + r->sku_len + 1, r->loc_len, &agg, ctx) != 0)
             return visited + 1;
         off += rec_bytes(r->sku_len, r->loc_len);
     }

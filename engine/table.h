@@ -27,22 +27,28 @@
 #include <stdint.h>
 
 #include "apply.h"
+#include "limits.h"
 
 typedef struct inv_table inv_table;
 
 /* A record reference: 8-byte units from the arena base; 0 means none. */
 typedef uint32_t inv_ref;
 
-/* A key as the hot path sees it: pointers into the event's bytes, plus the
- * two hashes, computed once by table_key_init. */
+/* A key: the bytes "sku:loc" (as in the Kafka message key) and their hash.
+ * On the hot path the bytes are the event's own (table_key_init_joined, no
+ * copy); other callers assemble them into buf (table_key_init). */
 typedef struct inv_key {
-    const char *sku;
-    const char *loc;
-    uint64_t hash;     /* hash of (sku, loc) */
-    uint64_t sku_hash; /* hash of sku alone */
+    uint64_t hash;   /* XXH3-64 of the key bytes */
+    const char *ext; /* the caller's key bytes, or NULL when they are in buf */
+    uint16_t len;    /* sku_len + 1 + loc_len */
     uint8_t sku_len;
-    uint8_t loc_len;
+    char buf[INV_KEY_LEN_MAX];
 } inv_key;
+
+/* Any thread. The key bytes "sku:loc" of k (len bytes). */
+static inline const char *table_key_bytes(const inv_key *k) {
+    return k->ext != NULL ? k->ext : k->buf;
+}
 
 typedef struct inv_table_config {
     uint64_t arena_bytes;   /* virtual reservation for records; 0 = INV_TABLE_ARENA_BYTES_DEFAULT */
@@ -59,9 +65,14 @@ typedef struct inv_table_stats {
     uint64_t grows;        /* index grows so far (both indexes) */
 } inv_table_stats;
 
-/* Any thread. Fills k for (sku, loc) and hashes it: XXH3 of the sku, then
- * XXH3 of the location seeded with it. Lengths must be within limits.h. */
+/* Any thread. Fills k for (sku, loc) by assembling "sku:loc" into k->buf and
+ * hashing it. Lengths must be within limits.h. */
 void table_key_init(inv_key *k, const char *sku, size_t sku_len, const char *loc, size_t loc_len);
+
+/* Any thread. Fills k from bytes = "sku:loc" (len bytes, the sku is the first
+ * sku_len), which stay owned by the caller and must outlive k: one hash over
+ * the input bytes, no copy. The hot path's key. */
+void table_key_init_joined(inv_key *k, const char *bytes, size_t len, size_t sku_len);
 
 /* Any thread (set-up). Creates an empty table. Returns 0, or -EINVAL (bad
  * config, errstr says which field) or -ENOMEM (errstr says what failed). */

@@ -11,8 +11,10 @@
  * Reported per run: events/s and ns/event from the time spent inside the
  * apply pipeline (busy), the wall-clock rate including the pull copy, and
  * memory per key (table bytes accounted by the engine, and the process RSS
- * growth). With --reader, a reader thread on another CPU looks up random keys
- * through engine_lookup while one worker applies the steady stream.
+ * growth over the load phase, dedup windows excluded). Unless --no-reader is
+ * given, a reader thread on the other CPU looks up random keys through
+ * engine_lookup while one worker applies the steady stream (in the first
+ * dedup setting of each key count).
  *
  * The figures are printed, never asserted: this machine is shared and noisy. */
 #include <errno.h>
@@ -128,6 +130,7 @@ static uint8_t pick_type(uint64_t *rng, int64_t *qty) {
  * points into them, so hashing reads sequential memory, not the keyspace. */
 typedef struct event_bytes {
     char id[16];
+    char key[32]; /* "sku:loc", the Kafka message key */
     char sku[16];
     char loc[16];
 } event_bytes;
@@ -144,6 +147,7 @@ static void streams_build(stream *st, uint32_t workers, const keyspace *ks, size
         st[w].n = 0;
         st[w].next = 0;
     }
+    inv_assert(zipf > 0 && zipf != 1.0); /* checked in main */
     double kpow = pow((double)ks->keys, 1.0 - zipf);
     for (size_t i = 0; i < n; i++) {
         uint32_t key;
@@ -163,9 +167,11 @@ static void streams_build(stream *st, uint32_t workers, const keyspace *ks, size
         int idn = snprintf(b->id, 16, "ev-%012llu", (unsigned long long)(id_base + i));
         memcpy(b->sku, ks->sku[key], 16);
         memcpy(b->loc, ks->loc[key], 16);
+        int keyn = snprintf(b->key, sizeof(b->key), "%s:%s", ks->sku[key], ks->loc[key]);
         *ev = (inv_event){.event_id = b->id, .event_id_len = (uint16_t)idn,
                           .sku = b->sku, .sku_len = ks->sku_len[key],
                           .location_id = b->loc, .location_id_len = ks->loc_len[key],
+                          .key = b->key, .key_len = (uint16_t)keyn,
                           .timestamp_ms = 1795000000000LL + (int64_t)(id_base + i),
                           .offset = offsets[p]++, .partition = p};
         ev->type = pick_type(&rng, &ev->quantity_delta);
@@ -265,7 +271,7 @@ static void bench_one(uint32_t keys, uint32_t workers, bool dedup, size_t events
     cfg.workers = workers;
     for (uint32_t w = 0; w < workers; w++) cfg.cpus[w] = (int)(w % (uint32_t)ncpu);
     cfg.dedup_enabled = dedup;
-    cfg.dedup_ids_max = 4u << 20;
+    cfg.dedup_ids_max = 0; /* the default window */
     cfg.table.keys_expected = 0;
     char err[256];
     inv_engine *e = NULL;
@@ -273,8 +279,8 @@ static void bench_one(uint32_t keys, uint32_t workers, bool dedup, size_t events
         fprintf(stderr, "bench: %s\n", err);
         exit(1);
     }
+    long rss0 = rss_bytes(); /* before the partitions: their dedup windows are touched at open */
     for (int32_t p = 0; p < PARTITIONS; p++) inv_assert(engine_partition_open(e, p, err, sizeof(err)) == 0);
-    long rss0 = rss_bytes();
     run_result lr, sr;
     run_streams(e, load, workers, &lr);
     uint64_t table_bytes = 0, dedup_bytes = 0, nkeys = 0;
@@ -333,7 +339,11 @@ static int parse_list(const char *s, double *out) {
     int n = 0;
     char buf[256];
     snprintf(buf, sizeof(buf), "%s", s);
-    for (char *tok = strtok(buf, ","); tok && n < LIST_MAX; tok = strtok(NULL, ",")) {
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (n == LIST_MAX) {
+            fprintf(stderr, "bench: at most %d values per list\n", LIST_MAX);
+            exit(2);
+        }
         if (strcmp(tok, "on") == 0) out[n++] = 1;
         else if (strcmp(tok, "off") == 0) out[n++] = 0;
         else out[n++] = atof(tok);
@@ -361,6 +371,16 @@ int main(int argc, char **argv) {
         default:
             fprintf(stderr, "usage: %s [--keys=N,...] [--workers=N,...] [--dedup=off,on] "
                             "[--events=N] [--zipf=S] [--no-reader]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (!(zipf > 0) || zipf == 1.0) {
+        fprintf(stderr, "bench: --zipf must be > 0 and != 1 (the sampler's closed form)\n");
+        return 2;
+    }
+    for (int w = 0; w < nworkers; w++) {
+        if (workers[w] < 1 || workers[w] > LIST_MAX) {
+            fprintf(stderr, "bench: --workers values must be 1..%d\n", LIST_MAX);
             return 2;
         }
     }

@@ -410,6 +410,45 @@ static void test_event_quantity(void **state) {
     }
 }
 
+/* The Kafka key must be exactly "sku:locationId": the engine hashes its bytes. */
+static void test_key_must_match_payload(void **state) {
+    (void)state;
+    inv_event e = ev_valid();
+    e.key = "SKU-000123:store-045";
+    e.key_len = 20;
+    assert_int_equal(event_validate(&e), INV_OK);
+    static const char *const bad[] = {
+        "SKU-000123:store-046", /* other location */
+        "SKU-000124:store-045", /* other sku */
+        "SKU-000123-store-045", /* no separator */
+        "SKU-000123:store-04",  /* short */
+        "SKU-000123:store-0455",/* long */
+        "store-045:SKU-000123", /* swapped */
+        "SKU-00012:3store-045", /* separator moved */
+        "",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        e.key = bad[i];
+        e.key_len = (uint16_t)strlen(bad[i]);
+        assert_int_equal(event_validate(&e), INV_R_KEY_MISMATCH);
+    }
+    /* A length that covers the right bytes but one more is a mismatch too. */
+    e.key = "SKU-000123:store-045X";
+    e.key_len = 21;
+    assert_int_equal(event_validate(&e), INV_R_KEY_MISMATCH);
+    e.key_len = 20;
+    assert_int_equal(event_validate(&e), INV_OK);
+    /* No key at all (not from Kafka): nothing to check. */
+    e.key = NULL;
+    e.key_len = 0;
+    assert_int_equal(event_validate(&e), INV_OK);
+    /* The key is checked last: a bad field reports its own reason first. */
+    e.key = "x:y";
+    e.key_len = 3;
+    e.quantity_delta = 0;
+    assert_int_equal(event_validate(&e), INV_R_QUANTITY_ZERO);
+}
+
 /* The names are an external contract: pin every one. */
 static void test_reason_names_pinned(void **state) {
     (void)state;
@@ -435,6 +474,8 @@ static void test_reason_names_pinned(void **state) {
         [INV_R_OVERFLOW_AVAILABLE] = "overflow_available",
         [INV_R_OVERFLOW_VERSION] = "overflow_version",
         [INV_R_TABLE_FULL] = "table_full",
+        [INV_R_KEY_MISMATCH] = "key_mismatch",
+        [INV_R_OUT_OF_MEMORY] = "out_of_memory",
     };
     for (int r = 0; r < INV_REASON_COUNT; r++) {
         assert_non_null(names[r]); /* a new code needs a pinned name here */
@@ -487,6 +528,7 @@ int main(void) {
         cmocka_unit_test(test_type_parse_all_names),
         cmocka_unit_test(test_type_parse_near_misses),
         cmocka_unit_test(test_event_quantity),
+        cmocka_unit_test(test_key_must_match_payload),
         cmocka_unit_test(test_reason_names_pinned),
         cmocka_unit_test(test_reason_names_texts_unique),
     };
