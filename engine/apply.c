@@ -130,7 +130,9 @@ inv_reason apply_event(const inv_agg *cur, const inv_event *ev, inv_agg *next) {
     if (d.transfer_in_excess) {
         n.transfer_in_excess_count = apply_counter_inc(n.transfer_in_excess_count);
     }
-    n.offset = ev->offset;
+    /* The watermark only moves forward: an event that came without an input
+     * offset (-1, not from Kafka) must not reopen offsets already applied. */
+    if (ev->offset > n.offset) n.offset = ev->offset;
     if (ev->timestamp_ms > n.last_updated_ms) n.last_updated_ms = ev->timestamp_ms;
 
     *next = n;

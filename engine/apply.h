@@ -41,7 +41,8 @@ int64_t agg_available(const inv_agg *a);
  * (cur and next may alias). Returns INV_OK, or an INV_R_OVERFLOW_* reason
  * with *next left unchanged when any field (onHand, reserved, inTransit,
  * available, version) would leave int64/uint64 range. Sets next->offset =
- * ev->offset and next->last_updated_ms = max(cur, ev->timestamp_ms).
+ * max(cur, ev->offset) (the watermark never moves back, e.g. for an event
+ * without an input offset) and next->last_updated_ms = max(cur, event time).
  * Precondition: event_validate(ev) == INV_OK. */
 inv_reason apply_event(const inv_agg *cur, const inv_event *ev, inv_agg *next);
 

@@ -7,6 +7,7 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,13 @@ int engine_create(inv_engine **out, const inv_engine_config *cfg, char *errstr, 
     if (cfg->workers < 1 || cfg->workers > INV_WORKERS_MAX) {
         snprintf(errstr, errstr_len, "workers = %u: must be 1..%d", cfg->workers, INV_WORKERS_MAX);
         return -EINVAL;
+    }
+    for (uint32_t i = 0; i < cfg->workers; i++) {
+        if (cfg->cpus[i] < -1 || cfg->cpus[i] >= CPU_SETSIZE) {
+            snprintf(errstr, errstr_len, "cpus[%u] = %d: must be -1 (not pinned) or 0..%d", i,
+                     cfg->cpus[i], CPU_SETSIZE - 1);
+            return -EINVAL;
+        }
     }
     if (cfg->dedup_window_ms < 0) {
         snprintf(errstr, errstr_len, "dedup window = %lld ms: must be > 0",

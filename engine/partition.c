@@ -215,7 +215,7 @@ void partition_apply_events(inv_partition *const *parts, int32_t parts_count,
         if (i < n) pipe_hash(&ring[i % RING], parts, parts_count, &events[i]);
         if (i >= D && i - D < n) {
             pipe_slot *ps = &ring[(i - D) % RING];
-            table_prefetch_candidate(ps->p->table, ps->key.hash);
+            table_prefetch_candidate(ps->p->table, &ps->key);
         }
         if (i >= 2 * D && i - 2 * D < n) {
             size_t j = i - 2 * D;

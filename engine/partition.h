@@ -63,7 +63,7 @@ typedef struct inv_partition_stats {
     uint64_t oversells;           /* sum over keys of the anomaly counters' increments */
     uint64_t release_excesses;
     uint64_t transfer_in_excesses;
-    uint64_t rejected_by_reason[INV_REASON_COUNT];
+    uint64_t rejected_by_reason[INV_REASON_COUNT]; /* REJECTED and FAILED, by reason */
 } inv_partition_stats;
 
 /* Any thread (set-up). Returns 0, -EINVAL or -ENOMEM with errstr set. */
@@ -95,7 +95,7 @@ bool partition_halted(const inv_partition *p);
 /* Any thread: a recent, per-field consistent view of the counters. */
 void partition_get_stats(const inv_partition *p, inv_partition_stats *out);
 
-/* Any thread. Memory of the table plus the dedup window. */
+/* Any registered thread. Memory of the table plus the dedup window. */
 uint64_t partition_memory_bytes(const inv_partition *p);
 
 #endif

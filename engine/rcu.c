@@ -11,6 +11,10 @@ char inv_rcu_tsan_token;
 void inv_rcu_retire(struct rcu_head *head, void (*fn)(struct rcu_head *head)) {
     inv_assert(head != NULL);
     inv_assert(fn != NULL);
+#ifdef INV_TSAN
+    /* Everything written before the retire happens-before the callback. */
+    __tsan_release(&inv_rcu_tsan_token);
+#endif
     urcu_memb_call_rcu(head, fn);
 }
 

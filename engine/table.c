@@ -301,24 +301,25 @@ void table_prefetch_slot(const inv_table *t, uint64_t hash) {
 }
 
 /* Owning worker. See table.h. */
-void table_prefetch_record(const inv_table *t, inv_ref ref) {
+void table_prefetch_record(const inv_table *t, inv_ref ref, size_t key_len) {
     if (ref == 0) return;
-    const char *p = (const char *)rec_at(t, ref);
-    __builtin_prefetch(p, 1, 3);
-    __builtin_prefetch(p + 64, 1, 3); /* the key usually straddles the next line */
+    inv_debug_assert(key_len <= INV_KEY_LEN_MAX);
+    const uintptr_t first = (uintptr_t)rec_at(t, ref) & ~(uintptr_t)63;
+    const uintptr_t last = ((uintptr_t)rec_at(t, ref) + REC_HEADER_BYTES + key_len - 1) & ~(uintptr_t)63;
+    for (uintptr_t line = first; line <= last; line += 64) __builtin_prefetch((const void *)line, 1, 3);
 }
 
 /* Owning worker. See table.h. */
-void table_prefetch_candidate(const inv_table *t, uint64_t hash) {
+void table_prefetch_candidate(const inv_table *t, const inv_key *k) {
     const inv_index *idx = t->index;
-    uint32_t h32 = hash_h32(hash);
+    uint32_t h32 = hash_h32(k->hash);
     uint32_t mask = index_mask(idx);
     uint32_t pos = index_home(idx, h32);
     for (uint32_t step = 0; step <= mask; step++) {
         uint64_t s = idx->slots[pos];
         if (s == 0) return;
         if ((uint32_t)(s >> 32) == h32) {
-            table_prefetch_record(t, (inv_ref)s);
+            table_prefetch_record(t, (inv_ref)s, k->len);
             return;
         }
         pos = (pos + 1) & mask;

@@ -87,12 +87,15 @@ void table_destroy(inv_table *t);
 /* Starts loading the index slot a lookup of hash will probe first. */
 void table_prefetch_slot(const inv_table *t, uint64_t hash);
 
-/* Starts loading the record ref points to (its header and first key bytes). */
-void table_prefetch_record(const inv_table *t, inv_ref ref);
+/* Starts loading every cache line of the record ref points to, assuming its
+ * key is key_len bytes long (the key being looked up). */
+void table_prefetch_record(const inv_table *t, inv_ref ref, size_t key_len);
 
-/* Reads the (prefetched) index slots of hash and prefetches the first record
- * whose hash tag matches, without comparing keys: pass 2 of the pipeline. */
-void table_prefetch_candidate(const inv_table *t, uint64_t hash);
+/* Reads the (prefetched) index slots of k and prefetches every line of the
+ * first record whose hash tag matches, without comparing keys: pass 2 of the
+ * pipeline. A record is 76 bytes plus its key, so it spans 2 or 3 lines; the
+ * key compare reads its last bytes, so all of them must be on the way. */
+void table_prefetch_candidate(const inv_table *t, const inv_key *k);
 
 /* Returns the record of k, or 0 if k is not in the table. */
 inv_ref table_find(const inv_table *t, const inv_key *k);
@@ -136,7 +139,8 @@ long table_foreach(const inv_table *t, table_rec_fn fn, void *ctx);
 /* Keys in the table now. */
 uint64_t table_count(const inv_table *t);
 
-/* Sizes and counters; exact for the owner, a recent view for others. */
+/* Any registered thread (it takes the read lock). Sizes and counters; exact
+ * for the owner, a recent view for others. */
 void table_get_stats(const inv_table *t, inv_table_stats *out);
 
 #endif

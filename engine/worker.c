@@ -96,7 +96,8 @@ int worker_start(inv_worker **out, uint32_t index, uint32_t workers, int cpu,
         cpu_set_t set;
         CPU_ZERO(&set);
         CPU_SET(cpu, &set);
-        pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+        int arc = pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+        inv_assert(arc == 0); /* cpu < CPU_SETSIZE is checked by engine_create */
     }
     int rc = pthread_create(&w->thread, &attr, worker_main, w);
     pthread_attr_destroy(&attr);

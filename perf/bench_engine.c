@@ -79,6 +79,18 @@ static long rss_bytes(void) {
     return rss * sysconf(_SC_PAGESIZE);
 }
 
+/* AnonHugePages of this process in bytes (transparent huge pages in use). */
+static long thp_bytes(void) {
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    char line[256];
+    long kb = 0;
+    if (f == NULL) return 0;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1) break;
+    fclose(f);
+    return kb * 1024;
+}
+
 static void keyspace_build(keyspace *ks, uint32_t keys) {
     ks->keys = keys;
     ks->sku = malloc((size_t)keys * 16);
@@ -294,6 +306,7 @@ static void bench_one(uint32_t keys, uint32_t workers, bool dedup, size_t events
         (void)ps;
     }
     long rss1 = rss_bytes();
+    long thp1 = thp_bytes();
     reader_ctx rc = {.e = e, .ks = &ks};
     pthread_t rt;
     if (reader) {
@@ -320,6 +333,7 @@ static void bench_one(uint32_t keys, uint32_t workers, bool dedup, size_t events
            steady_busy / workers / 1e6, 1e9 / (steady_busy / workers),
            sr.wall_eps_total / 1e6, lr.wall_eps_total / 1e6, mem_per_key,
            (double)(rss1 - rss0 - (long)dedup_bytes) / (double)nkeys);
+    printf(" | THP %ld MiB", thp1 >> 20);
     if (reader)
         printf(" | reader: %.2f M lookups/s, %.0f ns/lookup, hit %.0f%%",
                (double)rc.lookups * 1e3 / (double)rc.ns, (double)rc.ns / (double)rc.lookups,

@@ -426,14 +426,21 @@ static void test_offset_watermark(void **state) {
     e.offset = 1000000000000LL;
     assert_int_equal(apply_event(&a, &e, &a), INV_OK);
     assert_int_equal(a.offset, 1000000000000LL);
+    /* Regression (found by test_partition's review): an event without an
+     * input offset (-1) must not move the watermark back, or a replay of
+     * offsets already applied would apply them again. */
     e.offset = -1;
     assert_int_equal(apply_event(&a, &e, &a), INV_OK);
-    assert_int_equal(a.offset, -1);
+    assert_int_equal(a.offset, 1000000000000LL);
+    /* Nor does an older offset (the caller skips those; apply stays monotone). */
+    e.offset = 5;
+    assert_int_equal(apply_event(&a, &e, &a), INV_OK);
+    assert_int_equal(a.offset, 1000000000000LL);
     /* A rejected event does not move the watermark. */
     a.version = UINT64_MAX;
-    e.offset = 77;
+    e.offset = 2000000000000LL;
     assert_int_equal(apply_event(&a, &e, &a), INV_R_OVERFLOW_VERSION);
-    assert_int_equal(a.offset, -1);
+    assert_int_equal(a.offset, 1000000000000LL);
 }
 
 /* cur == next: the result is the same as into a separate aggregate. */

@@ -194,7 +194,7 @@ static inv_reason ref_apply(const inv_agg *cur, const inv_event *e, inv_agg *out
     out->reserved = (int64_t)res;
     out->in_transit = (int64_t)tr;
     out->version = cur->version + 1;
-    out->offset = e->offset;
+    out->offset = e->offset > cur->offset ? e->offset : cur->offset; /* never backwards */
     out->last_updated_ms =
         e->timestamp_ms > cur->last_updated_ms ? e->timestamp_ms : cur->last_updated_ms;
     if (on - res < avail_cur && on - res < 0) out->oversell_count = sat_inc(out->oversell_count);
