@@ -2,9 +2,11 @@
  *
  * Record arena: one mmap reservation (MAP_NORESERVE, so only touched pages
  * cost memory), records appended at arena_used, 8-byte aligned; offset 0 is
- * never a record so ref 0 means "none". A record is [seq, next_sku, 64-byte
- * aggregate image, sku_len, loc_len, flags, pad, "sku:loc" bytes]: 76 bytes
- * plus the key, rounded up to 8.
+ * never a record so ref 0 means "none". A record is [seq, next_sku, the
+ * aggregate's first 60 bytes (7 words and the last counter), sku_len,
+ * loc_len, 2 spare bytes, "sku:loc" bytes]: 72 bytes plus the key, rounded up
+ * to 8. The aggregate's 4 bytes of padding are not stored: the key lengths
+ * take their place, so a typical 22-byte key makes a 96-byte record.
  *
  * Indexes: 2^n slots of uint64 (h32 << 32 | ref), 0 = empty. The home slot
  * is the top n bits of h32 (the upper half of the 64-bit hash), so a grow
@@ -32,21 +34,26 @@
 #include "limits.h"
 #include "rcu.h"
 
-#define AGG_WORDS 8
-_Static_assert(sizeof(inv_agg) == AGG_WORDS * sizeof(uint64_t), "aggregate image is 8 words");
+/* The aggregate image: words 0..6 of inv_agg (onHand .. the first two
+ * counters) and, as a 32-bit tail, transfer_in_excess_count. */
+#define AGG_WORDS 7
+_Static_assert(offsetof(inv_agg, transfer_in_excess_count) == AGG_WORDS * sizeof(uint64_t),
+               "the aggregate's tail counter follows its 7 words");
+_Static_assert(offsetof(inv_agg, reserved0) + sizeof(uint32_t) == sizeof(inv_agg),
+               "only the padding word is left out of the image");
 
 typedef struct inv_rec {
     uint32_t seq;      /* even: stable; odd: being written */
     inv_ref next_sku;  /* older record of the same SKU; 0 at the end; immutable */
     uint64_t agg[AGG_WORDS];
-    uint8_t sku_len;
+    uint32_t agg_tail; /* transfer_in_excess_count */
+    uint8_t sku_len;   /* immutable from here on */
     uint8_t loc_len;
-    uint8_t flags;
-    uint8_t reserved0;
+    uint16_t reserved0;
     char key[]; /* "sku:loc": sku_len + 1 + loc_len bytes */
 } inv_rec;
 
-#define REC_HEADER_BYTES 76
+#define REC_HEADER_BYTES 72
 _Static_assert(offsetof(inv_rec, key) == REC_HEADER_BYTES, "record header layout");
 _Static_assert(offsetof(inv_rec, agg) % 8 == 0, "aggregate words are aligned");
 
@@ -143,9 +150,12 @@ static int rec_read_agg(const inv_rec *r, inv_agg *out) {
         }
         uint64_t w[AGG_WORDS];
         for (int i = 0; i < AGG_WORDS; i++) w[i] = __atomic_load_n(&r->agg[i], __ATOMIC_ACQUIRE);
+        uint32_t tail = __atomic_load_n(&r->agg_tail, __ATOMIC_ACQUIRE);
         uint32_t s2 = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
         if (s1 == s2) {
             memcpy(out, w, sizeof(w));
+            out->transfer_in_excess_count = tail;
+            out->reserved0 = 0;
             return 0;
         }
     }
@@ -389,10 +399,11 @@ int table_insert(inv_table *t, const inv_key *k, inv_ref *out) {
     inv_agg fresh;
     agg_init(&fresh);
     r->seq = 0;
-    memcpy(r->agg, &fresh, sizeof(fresh));
+    memcpy(r->agg, &fresh, sizeof(r->agg));
+    r->agg_tail = fresh.transfer_in_excess_count;
     r->sku_len = k->sku_len;
     r->loc_len = (uint8_t)loc_len;
-    r->flags = 0;
+    r->reserved0 = 0;
     memcpy(r->key, table_key_bytes(k), k->len);
     bool sku_known = false;
     uint64_t skuh = sku_hash(r->key, k->sku_len);
@@ -420,7 +431,9 @@ int table_insert(inv_table *t, const inv_key *k, inv_ref *out) {
 void table_agg_get(const inv_table *t, inv_ref ref, inv_agg *out) {
     const inv_rec *r = rec_at(t, ref);
     inv_debug_assert((r->seq & 1u) == 0);
-    memcpy(out, r->agg, sizeof(*out));
+    memcpy(out, r->agg, sizeof(r->agg));
+    out->transfer_in_excess_count = r->agg_tail;
+    out->reserved0 = 0;
 }
 
 /* Owning worker. See table.h. */
@@ -433,6 +446,7 @@ void table_agg_set(inv_table *t, inv_ref ref, const inv_agg *a) {
     __atomic_store_n(&r->seq, s + 1, __ATOMIC_RELAXED);
 #pragma GCC unroll 8
     for (int i = 0; i < AGG_WORDS; i++) __atomic_store_n(&r->agg[i], w[i], __ATOMIC_RELEASE);
+    __atomic_store_n(&r->agg_tail, a->transfer_in_excess_count, __ATOMIC_RELEASE);
     __atomic_store_n(&r->seq, s + 2, __ATOMIC_RELEASE);
 }
 

@@ -93,7 +93,7 @@ void table_prefetch_record(const inv_table *t, inv_ref ref, size_t key_len);
 
 /* Reads the (prefetched) index slots of k and prefetches every line of the
  * first record whose hash tag matches, without comparing keys: pass 2 of the
- * pipeline. A record is 76 bytes plus its key, so it spans 2 or 3 lines; the
+ * pipeline. A record is 72 bytes plus its key, so it spans 2 or 3 lines; the
  * key compare reads its last bytes, so all of them must be on the way. */
 void table_prefetch_candidate(const inv_table *t, const inv_key *k);
 
