@@ -57,10 +57,10 @@ static inline uint32_t apply_counter_inc(uint32_t c) {
  * (signed for ADJUSTMENT, in [1, 10^9] otherwise) on cur, per the table of
  * DESIGN.md section 2. Every delta is bounded by 10^9 or by the current value
  * it reduces (min(q, reserved), min(q, inTransit)), so nothing here overflows. */
-static void apply_effect(const inv_agg *cur, inv_event_type t, int64_t q, apply_delta *d) {
-    inv_assert(cur->reserved >= 0 && cur->in_transit >= 0);
-    inv_assert(t == INV_EV_ADJUSTMENT ? q != 0 : q > 0);
-    memset(d, 0, sizeof(*d));
+static inline void apply_effect(const inv_agg *cur, inv_event_type t, int64_t q, apply_delta *d) {
+    inv_debug_assert(cur->reserved >= 0 && cur->in_transit >= 0);
+    inv_debug_assert(t == INV_EV_ADJUSTMENT ? q != 0 : q > 0);
+    *d = (apply_delta){0};
     switch (t) {
     case INV_EV_RECEIPT: d->on_hand = q; break;
     case INV_EV_TRANSFER_OUT: d->on_hand = -q; break;
@@ -93,48 +93,56 @@ static void apply_effect(const inv_agg *cur, inv_event_type t, int64_t q, apply_
  * (cur and next may alias). Returns INV_OK, or the INV_R_OVERFLOW_* reason of
  * the first field (onHand, reserved, inTransit, available, version, in that
  * order) that would leave its range, with *next unchanged. Asserts that ev is
- * valid (type, quantity) and that cur satisfies the aggregate invariants. */
+ * valid (type, quantity) and that cur satisfies the aggregate invariants.
+ *
+ * On the hot path: every result is computed into locals first and each field
+ * of *next is written exactly once at the end (no struct copies), which is
+ * what keeps aliasing safe and the rejection side-effect free. */
 inv_reason apply_event(const inv_agg *cur, const inv_event *ev, inv_agg *next) {
     inv_assert(cur != NULL && ev != NULL && next != NULL);
     inv_assert(ev->type != INV_EV_NONE && ev->type < INV_EV_TYPE_COUNT);
     inv_debug_assert(event_validate(ev) == INV_OK);
-    const int64_t q = event_quantity(ev); /* asserts the quantity range */
-    const int64_t avail_cur = agg_available(cur); /* asserts cur's invariant */
-
+    const int64_t qd = ev->quantity_delta;
+    inv_assert(qd != 0 && qd >= -INV_QUANTITY_ABS_MAX && qd <= INV_QUANTITY_ABS_MAX);
+    inv_assert(cur->reserved >= 0 && cur->in_transit >= 0);
+    const int64_t q = ev->type == INV_EV_ADJUSTMENT ? qd : (qd < 0 ? -qd : qd);
+    int64_t avail_cur;
+    const bool avail_unrepresentable = __builtin_sub_overflow(cur->on_hand, cur->reserved, &avail_cur);
+    inv_assert(!avail_unrepresentable); /* every aggregate apply_event produced satisfies it */
     apply_delta d;
     apply_effect(cur, (inv_event_type)ev->type, q, &d);
-
-    inv_agg n = *cur; /* every write goes here; *next is written once, at the end */
-    if (__builtin_add_overflow(cur->on_hand, d.on_hand, &n.on_hand)) {
-        return INV_R_OVERFLOW_ON_HAND;
-    }
-    if (__builtin_add_overflow(cur->reserved, d.reserved, &n.reserved)) {
+    int64_t on_hand, reserved, in_transit, avail_next;
+    uint64_t version;
+    if (__builtin_add_overflow(cur->on_hand, d.on_hand, &on_hand)) return INV_R_OVERFLOW_ON_HAND;
+    if (__builtin_add_overflow(cur->reserved, d.reserved, &reserved))
         return INV_R_OVERFLOW_RESERVED;
-    }
-    if (__builtin_add_overflow(cur->in_transit, d.in_transit, &n.in_transit)) {
+    if (__builtin_add_overflow(cur->in_transit, d.in_transit, &in_transit))
         return INV_R_OVERFLOW_IN_TRANSIT;
-    }
-    int64_t avail_next;
-    if (__builtin_sub_overflow(n.on_hand, n.reserved, &avail_next)) {
-        return INV_R_OVERFLOW_AVAILABLE;
-    }
-    if (__builtin_add_overflow(cur->version, (uint64_t)1, &n.version)) {
-        return INV_R_OVERFLOW_VERSION;
-    }
-    inv_assert(n.reserved >= 0 && n.in_transit >= 0);
-
-    if (avail_next < avail_cur && avail_next < 0) {
-        n.oversell_count = apply_counter_inc(n.oversell_count);
-    }
-    if (d.release_excess) n.release_excess_count = apply_counter_inc(n.release_excess_count);
-    if (d.transfer_in_excess) {
-        n.transfer_in_excess_count = apply_counter_inc(n.transfer_in_excess_count);
-    }
+    if (__builtin_sub_overflow(on_hand, reserved, &avail_next)) return INV_R_OVERFLOW_AVAILABLE;
+    if (__builtin_add_overflow(cur->version, (uint64_t)1, &version)) return INV_R_OVERFLOW_VERSION;
+    inv_debug_assert(reserved >= 0 && in_transit >= 0);
+    const bool oversell = avail_next < avail_cur && avail_next < 0;
     /* The watermark only moves forward: an event that came without an input
      * offset (-1, not from Kafka) must not reopen offsets already applied. */
-    if (ev->offset > n.offset) n.offset = ev->offset;
-    if (ev->timestamp_ms > n.last_updated_ms) n.last_updated_ms = ev->timestamp_ms;
-
-    *next = n;
+    const int64_t offset = ev->offset > cur->offset ? ev->offset : cur->offset;
+    const int64_t last_ms =
+        ev->timestamp_ms > cur->last_updated_ms ? ev->timestamp_ms : cur->last_updated_ms;
+    const uint32_t oversells = oversell ? apply_counter_inc(cur->oversell_count)
+                                        : cur->oversell_count;
+    const uint32_t releases = d.release_excess ? apply_counter_inc(cur->release_excess_count)
+                                               : cur->release_excess_count;
+    const uint32_t transfers = d.transfer_in_excess
+                                   ? apply_counter_inc(cur->transfer_in_excess_count)
+                                   : cur->transfer_in_excess_count;
+    next->on_hand = on_hand;
+    next->reserved = reserved;
+    next->in_transit = in_transit;
+    next->last_updated_ms = last_ms;
+    next->version = version;
+    next->offset = offset;
+    next->oversell_count = oversells;
+    next->release_excess_count = releases;
+    next->transfer_in_excess_count = transfers;
+    next->reserved0 = 0;
     return INV_OK;
 }

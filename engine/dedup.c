@@ -261,10 +261,17 @@ void dedup_insert(inv_dedup *d, uint64_t fp, int64_t event_time_ms) {
     inv_assert(d->ring_count <= d->ids_max);
     if (d->ring_count > DEDUP_POP_PREFETCH_AHEAD) {
         /* FIFO: this id leaves the window DEDUP_POP_PREFETCH_AHEAD pops from
-         * now; start loading its set slot so that the pop does not miss. */
+         * now; start loading its set slot so that the pop does not miss. Only
+         * when a pop is near (the window is almost full, or that id is already
+         * out of the time window): otherwise the prefetch is a wasted random
+         * access on every insert. */
         uint32_t ahead = d->ring_head + DEDUP_POP_PREFETCH_AHEAD;
         if (ahead >= d->ids_max) ahead -= d->ids_max;
-        __builtin_prefetch(&d->set[dedup_home(d, d->ring[ahead].fp)], 1, 3);
+        const dedup_entry *next_out = &d->ring[ahead];
+        bool pop_near = d->ring_count + DEDUP_POP_PREFETCH_AHEAD >= d->ids_max ||
+                        (d->newest_time_ms >= INT64_MIN + d->window_ms &&
+                         next_out->time_ms < d->newest_time_ms - d->window_ms);
+        if (pop_near) __builtin_prefetch(&d->set[dedup_home(d, next_out->fp)], 1, 3);
     }
     if (event_time_ms > d->newest_time_ms) d->newest_time_ms = event_time_ms;
     (void)dedup_expire_by_time(d);

@@ -211,18 +211,39 @@ void partition_apply_events(inv_partition *const *parts, int32_t parts_count,
     enum { D = INV_PREFETCH_DEPTH, RING = 4 * INV_PREFETCH_DEPTH };
     _Static_assert(RING > 2 * D, "the ring holds every event in flight");
     pipe_slot ring[RING];
-    for (size_t i = 0; i < n + 2 * D; i++) {
-        if (i < n) pipe_hash(&ring[i % RING], parts, parts_count, &events[i]);
-        if (i >= D && i - D < n) {
-            pipe_slot *ps = &ring[(i - D) % RING];
-            table_prefetch_candidate(ps->p->table, &ps->key);
-        }
-        if (i >= 2 * D && i - 2 * D < n) {
-            size_t j = i - 2 * D;
-            pipe_slot *ps = &ring[j % RING];
-            apply_one(ps->p, &events[j], &ps->key, ps->fp, &results[j]);
-        }
+#define PIPE_HASH(i) pipe_hash(&ring[(i) % RING], parts, parts_count, &events[i])
+#define PIPE_PREFETCH(i) \
+    table_prefetch_candidate(ring[(i) % RING].p->table, &ring[(i) % RING].key)
+#define PIPE_APPLY(i) \
+    apply_one(ring[(i) % RING].p, &events[i], &ring[(i) % RING].key, ring[(i) % RING].fp, \
+              &results[i])
+    /* Same schedule as "for i: hash(i); prefetch(i - D); apply(i - 2D)", with
+     * the range tests hoisted: a short batch (n <= 2D) runs the stages one
+     * after the other; a long one fills, streams, then drains the pipeline. */
+    if (n <= 2 * D) {
+        for (size_t i = 0; i < n; i++) PIPE_HASH(i);
+        for (size_t i = 0; i < n; i++) PIPE_PREFETCH(i);
+        for (size_t i = 0; i < n; i++) PIPE_APPLY(i);
+        return;
     }
+    for (size_t i = 0; i < D; i++) PIPE_HASH(i);
+    for (size_t i = D; i < 2 * D; i++) {
+        PIPE_HASH(i);
+        PIPE_PREFETCH(i - D);
+    }
+    for (size_t i = 2 * D; i < n; i++) { /* steady state: the hot loop */
+        PIPE_HASH(i);
+        PIPE_PREFETCH(i - D);
+        PIPE_APPLY(i - 2 * D);
+    }
+    for (size_t i = n; i < n + D; i++) {
+        PIPE_PREFETCH(i - D);
+        PIPE_APPLY(i - 2 * D);
+    }
+    for (size_t i = n + D; i < n + 2 * D; i++) PIPE_APPLY(i - 2 * D);
+#undef PIPE_HASH
+#undef PIPE_PREFETCH
+#undef PIPE_APPLY
 }
 
 /* Any thread. See partition.h. */

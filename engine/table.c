@@ -56,11 +56,15 @@ typedef struct inv_rec {
 #define REC_HEADER_BYTES 72
 _Static_assert(offsetof(inv_rec, key) == REC_HEADER_BYTES, "record header layout");
 _Static_assert(offsetof(inv_rec, agg) % 8 == 0, "aggregate words are aligned");
+_Static_assert(offsetof(inv_rec, loc_len) == offsetof(inv_rec, sku_len) + 1,
+               "rec_lens reads both lengths as one 16-bit little-endian value");
 
 typedef struct inv_index {
     struct rcu_head rcu;
     size_t map_bytes;
     uint32_t log2_slots;
+    uint32_t shift; /* 32 - log2_slots: home = h32 >> shift */
+    uint32_t mask;  /* slots - 1 */
     uint32_t reserved0;
     uint64_t slots[];
 } inv_index;
@@ -89,11 +93,11 @@ static inline uint64_t slot_make(uint32_t h32, inv_ref ref) {
 }
 
 static inline uint32_t index_home(const inv_index *idx, uint32_t h32) {
-    return (uint32_t)(((uint64_t)h32) >> (32 - idx->log2_slots));
+    return (uint32_t)((uint64_t)h32 >> idx->shift);
 }
 
 static inline uint32_t index_mask(const inv_index *idx) {
-    return (uint32_t)((1ull << idx->log2_slots) - 1);
+    return idx->mask;
 }
 
 static inline inv_rec *rec_at(const inv_table *t, inv_ref ref) {
@@ -131,9 +135,19 @@ static inline bool bytes_eq(const char *a, const char *b, size_t n) {
     return n == 0 || (a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1]);
 }
 
+/* The record's two key lengths as one 16-bit value (sku_len | loc_len << 8). */
+static inline uint16_t rec_lens(const inv_rec *r) {
+    uint16_t v;
+    memcpy(&v, &r->sku_len, sizeof(v));
+    return v;
+}
+
+static inline uint16_t key_lens(const inv_key *k) {
+    return (uint16_t)(k->sku_len | (unsigned)(k->len - k->sku_len - 1) << 8);
+}
+
 static inline bool rec_key_eq(const inv_rec *r, const inv_key *k) {
-    return r->sku_len == k->sku_len && (size_t)r->sku_len + 1 + r->loc_len == k->len &&
-           bytes_eq(r->key, table_key_bytes(k), k->len);
+    return rec_lens(r) == key_lens(k) && bytes_eq(r->key, table_key_bytes(k), k->len);
 }
 
 static inline bool rec_sku_eq(const inv_rec *r, const char *sku, size_t sku_len) {
@@ -173,6 +187,8 @@ static inv_index *index_alloc(uint32_t log2_slots) {
     inv_index *idx = p;
     idx->map_bytes = bytes;
     idx->log2_slots = log2_slots;
+    idx->shift = 32 - log2_slots;
+    idx->mask = (uint32_t)((1ull << log2_slots) - 1);
     return idx;
 }
 
@@ -314,8 +330,16 @@ void table_prefetch_slot(const inv_table *t, uint64_t hash) {
 void table_prefetch_record(const inv_table *t, inv_ref ref, size_t key_len) {
     if (ref == 0) return;
     inv_debug_assert(key_len <= INV_KEY_LEN_MAX);
+    /* Every line from the header to the last key byte, each once: a record
+     * spans 2 or 3 lines (4 only for keys over 120 bytes). Prefetching a line
+     * twice is not free here (measured: it stalls the pipeline at 1M keys),
+     * and a loop with a varying trip count mispredicts, so: two lines always,
+     * the others behind a test. */
     const uintptr_t first = (uintptr_t)rec_at(t, ref) & ~(uintptr_t)63;
-    const uintptr_t last = ((uintptr_t)rec_at(t, ref) + REC_HEADER_BYTES + key_len - 1) & ~(uintptr_t)63;
+    const uintptr_t last =
+        ((uintptr_t)rec_at(t, ref) + REC_HEADER_BYTES + key_len - 1) & ~(uintptr_t)63;
+    _Static_assert(REC_HEADER_BYTES + INV_KEY_LEN_MAX <= 4 * 64, "a record spans <= 4 lines");
+    _Static_assert(REC_HEADER_BYTES + 1 + 2 > 64, "a record spans at least 2 lines' worth");
     for (uintptr_t line = first; line <= last; line += 64) __builtin_prefetch((const void *)line, 1, 3);
 }
 
