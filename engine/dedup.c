@@ -28,6 +28,7 @@
  * huge pages and touched page by page at create, so the hot path never page
  * faults and the resident size is known up front. Nothing allocates after
  * dedup_create. */
+#define XXH_INLINE_ALL /* the fingerprint is on the hot path: no call through the PLT */
 #include "dedup.h"
 
 #include <errno.h>

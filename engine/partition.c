@@ -125,7 +125,7 @@ static inline void reject(inv_partition *p, inv_result *res, inv_outcome o, inv_
 
 /* Owning worker. Pass 3 for one event: every state change happens here. */
 static inline void apply_one(inv_partition *p, const inv_event *ev, const inv_key *k, uint64_t fp,
-                             inv_result *res) {
+                             inv_ref hint, inv_result *res) {
     if (p->halted) {
         reject(p, res, INV_OUT_FAILED, p->halt_reason);
         return;
@@ -135,7 +135,7 @@ static inline void apply_one(inv_partition *p, const inv_event *ev, const inv_ke
         STAT_ADD(p->stats.duplicates, 1);
         return;
     }
-    inv_ref ref = table_find(p->table, k);
+    inv_ref ref = table_find_hinted(p->table, k, hint);
     if (ref == 0) {
         int rc = table_insert(p->table, k, &ref);
         if (rc != 0) {
@@ -177,6 +177,7 @@ typedef struct pipe_slot {
     inv_key key;
     uint64_t fp;
     inv_partition *p;
+    inv_ref hint; /* pass 2's candidate record, checked by pass 3 */
 } pipe_slot;
 
 /* Pass 1: hash the key and eventId from the event bytes; prefetch the index
@@ -213,10 +214,10 @@ void partition_apply_events(inv_partition *const *parts, int32_t parts_count,
     pipe_slot ring[RING];
 #define PIPE_HASH(i) pipe_hash(&ring[(i) % RING], parts, parts_count, &events[i])
 #define PIPE_PREFETCH(i) \
-    table_prefetch_candidate(ring[(i) % RING].p->table, &ring[(i) % RING].key)
+    (ring[(i) % RING].hint = table_prefetch_candidate(ring[(i) % RING].p->table, &ring[(i) % RING].key))
 #define PIPE_APPLY(i) \
     apply_one(ring[(i) % RING].p, &events[i], &ring[(i) % RING].key, ring[(i) % RING].fp, \
-              &results[i])
+              ring[(i) % RING].hint, &results[i])
     /* Same schedule as "for i: hash(i); prefetch(i - D); apply(i - 2D)", with
      * the range tests hoisted: a short batch (n <= 2D) runs the stages one
      * after the other; a long one fills, streams, then drains the pipeline. */

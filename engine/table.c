@@ -344,20 +344,21 @@ void table_prefetch_record(const inv_table *t, inv_ref ref, size_t key_len) {
 }
 
 /* Owning worker. See table.h. */
-void table_prefetch_candidate(const inv_table *t, const inv_key *k) {
+inv_ref table_prefetch_candidate(const inv_table *t, const inv_key *k) {
     const inv_index *idx = t->index;
     uint32_t h32 = hash_h32(k->hash);
     uint32_t mask = index_mask(idx);
     uint32_t pos = index_home(idx, h32);
     for (uint32_t step = 0; step <= mask; step++) {
         uint64_t s = idx->slots[pos];
-        if (s == 0) return;
+        if (s == 0) return 0;
         if ((uint32_t)(s >> 32) == h32) {
             table_prefetch_record(t, (inv_ref)s, k->len);
-            return;
+            return (inv_ref)s;
         }
         pos = (pos + 1) & mask;
     }
+    return 0;
 }
 
 /* Probes idx for k; `acquire` selects reader-side loads. Returns the ref or 0. */
@@ -382,6 +383,15 @@ static inline inv_ref index_find(const inv_table *t, const inv_index *idx, const
 inv_ref table_find(const inv_table *t, const inv_key *k) {
     inv_debug_assert(k->sku_len > 0 && k->len > k->sku_len + 1);
     return index_find(t, t->index, k, false);
+}
+
+/* Owning worker. See table.h. */
+inv_ref table_find_hinted(const inv_table *t, const inv_key *k, inv_ref hint) {
+    if (hint != 0 && rec_key_eq(rec_at(t, hint), k)) {
+        inv_debug_assert(table_find(t, k) == hint);
+        return hint;
+    }
+    return table_find(t, k);
 }
 
 /* Owning worker. Returns the position of k's SKU slot in the SKU index, or

@@ -94,8 +94,15 @@ void table_prefetch_record(const inv_table *t, inv_ref ref, size_t key_len);
 /* Reads the (prefetched) index slots of k and prefetches every line of the
  * first record whose hash tag matches, without comparing keys: pass 2 of the
  * pipeline. A record is 72 bytes plus its key, so it spans 2 or 3 lines; the
- * key compare reads its last bytes, so all of them must be on the way. */
-void table_prefetch_candidate(const inv_table *t, const inv_key *k);
+ * key compare reads its last bytes, so all of them must be on the way.
+ * Returns that candidate (0 if none) for table_find_hinted. */
+inv_ref table_prefetch_candidate(const inv_table *t, const inv_key *k);
+
+/* As table_find, but first checks hint (a candidate from
+ * table_prefetch_candidate, or 0): when the hint's key equals k it is the
+ * answer without a second probe; otherwise a full probe runs. Records never
+ * move, so a hint taken earlier in the same batch stays a valid guess. */
+inv_ref table_find_hinted(const inv_table *t, const inv_key *k, inv_ref hint);
 
 /* Returns the record of k, or 0 if k is not in the table. */
 inv_ref table_find(const inv_table *t, const inv_key *k);

@@ -283,7 +283,7 @@ static void bench_one(uint32_t keys, uint32_t workers, bool dedup, size_t events
     cfg.workers = workers;
     for (uint32_t w = 0; w < workers; w++) cfg.cpus[w] = (int)(w % (uint32_t)ncpu);
     cfg.dedup_enabled = dedup;
-    cfg.dedup_ids_max = 0; /* the default window */
+    cfg.dedup_ids_max = getenv("BENCH_DEDUP_IDS") ? (uint32_t)atol(getenv("BENCH_DEDUP_IDS")) : 0; /* 0: default */
     cfg.table.keys_expected = 0;
     char err[256];
     inv_engine *e = NULL;
