@@ -35,7 +35,6 @@
 #define INV_TABLE_ARENA_BYTES_DEFAULT (8ULL << 30) /* virtual reservation per partition */
 #define INV_TABLE_ARENA_BYTES_MAX  (32ULL << 30)  /* record refs are 32-bit in 8-byte units */
 #define INV_SEQLOCK_RETRIES_MAX    100000    /* reader retries on a record being written */
-#define INV_PROBE_STEPS_MAX        (1u << 30) /* bound on any linear probe (never reached below max load) */
 
 /* Dedup window (DESIGN.md section 3). */
 #define INV_DEDUP_WINDOW_MS_DEFAULT (24LL * 3600 * 1000)

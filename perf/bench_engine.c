@@ -5,8 +5,12 @@
  * inserted) and a "steady" stream of events whose keys follow a Zipf-like
  * law (exponent --zipf, default 0.99; ranks scattered over the keyspace), with
  * a realistic mix of event types, distinct eventIds and increasing offsets.
- * Events are pre-built (the Kafka decoder is measured elsewhere); each worker
- * pulls batches of INV_BATCH_EVENTS_MAX from its own pre-split stream.
+ * Events are pre-built (the Kafka decoder is measured elsewhere), each with
+ * its own bytes (eventId, the "sku:loc" message key, sku, location) laid out
+ * as a decoder would leave them; each worker pulls batches of
+ * INV_BATCH_EVENTS_MAX from its own pre-split stream. Dedup windows have the
+ * default size (INV_DEDUP_IDS_MAX_DEFAULT ids per partition) unless the
+ * environment sets BENCH_DEDUP_IDS.
  *
  * Reported per run: events/s and ns/event from the time spent inside the
  * apply pipeline (busy), the wall-clock rate including the pull copy, and
@@ -320,7 +324,8 @@ static void bench_one(uint32_t keys, uint32_t workers, bool dedup, size_t events
     }
     /* Table memory without the dedup windows (their size is fixed by config). */
     if (dedup) {
-        size_t per = dedup_memory_bytes_for(cfg.dedup_ids_max);
+        size_t per = dedup_memory_bytes_for(cfg.dedup_ids_max ? cfg.dedup_ids_max
+                                                              : INV_DEDUP_IDS_MAX_DEFAULT);
         dedup_bytes = per * PARTITIONS;
     }
     nkeys = keys;
