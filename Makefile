@@ -53,7 +53,7 @@ TEST_LDLIBS := -lcmocka -lrdkafka -lm
 
 BENCH_BIN  := $(BUILD)/bench-engine
 
-.PHONY: all deps tests test test-unit asan tsan fuzz fuzz-run bench bench-engine clean format
+.PHONY: all deps tests test test-unit asan tsan fuzz fuzz-run bench bench-engine bench-rcu clean format
 
 all: $(ENGINE_LIB) $(TEST_BIN) $(BENCH_BIN)
 
@@ -121,10 +121,22 @@ asan:
 tsan:
 	$(MAKE) BUILD=build-tsan SAN=tsan all
 
-bench: bench-engine
+bench: bench-engine bench-rcu
 
 bench-engine: $(BENCH_BIN)
 	$(BENCH_BIN) $(BENCH_ARGS)
+
+# The read-side pair as invsync calls it, and inlined for comparison (see perf/bench_rcu.c).
+$(BUILD)/bench-rcu-call: perf/bench_rcu.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -D_GNU_SOURCE -o $@ $< $(LDLIBS_BASE)
+$(BUILD)/bench-rcu-inline: perf/bench_rcu.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -D_GNU_SOURCE -D_LGPL_SOURCE -o $@ $< $(LDLIBS_BASE)
+
+bench-rcu: $(BUILD)/bench-rcu-call $(BUILD)/bench-rcu-inline
+	$(BUILD)/bench-rcu-call
+	$(BUILD)/bench-rcu-inline
 
 format:
 	clang-format -i engine/*.[ch] tests/*.c perf/*.c

@@ -4,7 +4,8 @@
  * other foreign threads can read; the read-side pair is a few instructions
  * plus a library call). We do NOT define _LGPL_SOURCE: inlining liburcu's
  * LGPL-2.1 fast paths into an MIT binary would put LGPL code in our object
- * files. The price is a call per rcu_read_lock/unlock (2-9 ns measured here);
+ * files. The price is a call per rcu_read_lock/unlock (make bench-rcu: 14.8 ns
+ * per pair against 2.1 ns inlined, on the 2-core CI machine);
  * only readers pay it, and readers are never on the apply hot path (the
  * owning worker reads its own table without RCU).
  *
