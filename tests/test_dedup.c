@@ -685,7 +685,9 @@ static void test_no_false_positives(void **state) {
 
 /* The home slot formula of dedup.c for a 32-slot set (ids_max 16). Mirrored
  * here only to force collisions: if dedup.c changes it, this test still checks
- * correctness, just with less targeted clusters. */
+ * correctness, just with less targeted clusters. (dedup.c groups slots in
+ * buckets of 8 with home bucket = TEST_HOME_32(fp) >> 3, so neighbouring homes
+ * here land in one or two neighbouring buckets and overflow them.) */
 #define TEST_HOME_32(fp) (((fp)*0x9E3779B97F4A7C15ULL) >> 59)
 
 static uint64_t test_fp_with_home(uint64_t *rng, uint64_t home) {
@@ -747,6 +749,78 @@ static void test_backward_shift_deletion(void **state) {
     dedup_destroy(d);
 }
 
+/* The home bucket of dedup.c (buckets of 8 slots, set_slots = 2 * ids_max for
+ * a power of two ids_max) mirrored, like TEST_HOME_32, only to crowd ids. */
+static uint64_t test_fp_in_bucket(uint64_t *rng, uint64_t bucket, unsigned bucket_bits) {
+    for (uint32_t n = 0; n < 1000000; n++) { /* p = 2^-bucket_bits per try */
+        const uint64_t fp = test_rand(rng);
+        if (fp != 0 && ((fp * 0x9E3779B97F4A7C15ULL) >> (64 - bucket_bits)) == bucket) return fp;
+    }
+    fail_msg("no fingerprint in bucket %" PRIu64 " (seed=%" PRIu64 ")", bucket, test_seed);
+    return 0;
+}
+
+/* Regression test for the bucketed set: ids crowded onto 1-3 neighbouring
+ * home buckets (wrapping past the last one), so nearly every insert overflows
+ * a full bucket and nearly every pop shifts ids back across buckets, under
+ * both expiry rules; every answer is compared with the reference model. */
+static void test_crowded_buckets_model(void **state) {
+    (void)state;
+    uint64_t rng = test_seed ^ 0xC7;
+    const struct {
+        uint32_t ids_max;
+        unsigned bucket_bits; /* log2(2 * ids_max / 8) */
+        int64_t window_ms;
+    } cfgs[] = {{16, 2, 40}, {64, 4, 100}, {64, 4, INT64_MAX}, {256, 6, 300}};
+    for (size_t c = 0; c < sizeof(cfgs) / sizeof(cfgs[0]); c++) {
+        const uint32_t cap = cfgs[c].ids_max;
+        const uint64_t buckets = 1ULL << cfgs[c].bucket_bits;
+        for (uint32_t trial = 0; trial < 40; trial++) {
+            const uint64_t base = (buckets - 1 + trial) % buckets; /* starts at the last one */
+            const uint64_t spread = 1 + trial % 3;
+            enum { POOL = 1024 };
+            uint64_t pool[POOL];
+            const uint32_t pool_n = 3 * cap < POOL ? 3 * cap : POOL;
+            for (uint32_t i = 0; i < pool_n; i++) {
+                pool[i] = test_fp_in_bucket(&rng, (base + test_rand(&rng) % spread) % buckets,
+                                            cfgs[c].bucket_bits);
+            }
+            test_model m = {.cap = cap, .window_ms = cfgs[c].window_ms, .newest_ms = INT64_MIN};
+            m.fp = malloc(cap * sizeof(*m.fp));
+            m.time_ms = malloc(cap * sizeof(*m.time_ms));
+            assert_true(m.fp != NULL && m.time_ms != NULL);
+            inv_dedup *d = test_create(cap, cfgs[c].window_ms);
+            int64_t clock_ms = 0;
+            for (uint32_t op = 0; op < 20 * cap; op++) {
+                const uint64_t fp = pool[test_rand(&rng) % pool_n];
+                const bool expect = test_model_contains(&m, fp);
+                if (dedup_contains(d, fp) != expect) {
+                    fail_msg("cfg %zu trial %" PRIu32 " op %" PRIu32 ": contains %d, model %d"
+                             " (seed=%" PRIu64 ")", c, trial, op, !expect, expect, test_seed);
+                }
+                if (expect) continue;
+                clock_ms += (int64_t)(test_rand(&rng) % 3);
+                dedup_insert(d, fp, clock_ms);
+                test_model_insert(&m, fp, clock_ms);
+                for (uint32_t i = 0; i < m.count; i++) {
+                    if (!dedup_contains(d, m.fp[(m.head + i) % m.cap])) {
+                        fail_msg("cfg %zu trial %" PRIu32 " op %" PRIu32 ": held id lost"
+                                 " (seed=%" PRIu64 ")", c, trial, op, test_seed);
+                    }
+                }
+            }
+            inv_dedup_stats st;
+            dedup_get_stats(d, &st);
+            assert_int_equal(st.ids, m.count);
+            assert_int_equal(st.expired_by_time, m.expired);
+            assert_int_equal(st.evicted_by_count, m.evicted);
+            dedup_destroy(d);
+            free(m.fp);
+            free(m.time_ms);
+        }
+    }
+}
+
 int main(void) {
     const char *s = getenv("INV_TEST_SEED");
     if (s != NULL && *s != '\0') {
@@ -779,6 +853,7 @@ int main(void) {
         cmocka_unit_test(test_model_random),
         cmocka_unit_test(test_no_false_positives),
         cmocka_unit_test(test_backward_shift_deletion),
+        cmocka_unit_test(test_crowded_buckets_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
