@@ -407,7 +407,12 @@ int main(int argc, char **argv) {
     printf("bench-engine: %zu steady events per run, zipf %.2f, %d partitions, %d CPUs, batch %d,"
            " prefetch depth %d\n", events, zipf, PARTITIONS, ncpu, INV_BATCH_EVENTS_MAX,
            INV_PREFETCH_DEPTH);
-    printf("command: %s", argv[0]);
+    const char *ids_env = getenv("BENCH_DEDUP_IDS");
+    printf("dedup window: %s ids per partition%s\n",
+           ids_env ? ids_env : "1048576 (default)", ids_env ? " (BENCH_DEDUP_IDS)" : "");
+    printf("command: %s%s%s", ids_env ? "BENCH_DEDUP_IDS=" : "", ids_env ? ids_env : "",
+           ids_env ? " " : "");
+    printf("%s", argv[0]);
     for (int i = 1; i < argc; i++) printf(" %s", argv[i]);
     printf("\n");
     inv_rcu_register_thread();
