@@ -17,7 +17,7 @@
 
 #include <string.h>
 
-#include "assert.h"
+#include "inv_assert.h"
 
 /* What one event does to an aggregate, before overflow checks. */
 typedef struct apply_delta {

@@ -51,7 +51,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "assert.h"
+#include "inv_assert.h"
 #include "limits.h"
 
 /* 2^64 / golden ratio: spreads fingerprints that differ only in low bits. */

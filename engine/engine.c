@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "assert.h"
+#include "inv_assert.h"
 #include "event.h"
 #include "partitioner.h"
 #include "rcu.h"

@@ -13,7 +13,7 @@
 
 #include <string.h>
 
-#include "assert.h"
+#include "inv_assert.h"
 #include "limits.h"
 
 /* Indexed by inv_event_type. */

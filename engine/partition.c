@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "apply.h"
-#include "assert.h"
+#include "inv_assert.h"
 #include "dedup.h"
 #include "limits.h"
 

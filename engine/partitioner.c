@@ -16,7 +16,7 @@
 
 #include <string.h>
 
-#include "assert.h"
+#include "inv_assert.h"
 
 #define PARTITIONER_MURMUR2_SEED 0x9747b28cu
 #define PARTITIONER_MURMUR2_M    0x5bd1e995u

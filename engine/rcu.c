@@ -1,7 +1,7 @@
 /* rcu.c - retire and barrier helpers over liburcu's memb flavour (see rcu.h). */
 #include "rcu.h"
 
-#include "assert.h"
+#include "inv_assert.h"
 
 #ifdef INV_TSAN
 char inv_rcu_tsan_token;

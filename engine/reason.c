@@ -8,7 +8,7 @@
  * unit tests check that every entry is filled and every name is unique. */
 #include "reason.h"
 
-#include "assert.h"
+#include "inv_assert.h"
 #include "limits.h"
 
 typedef struct reason_entry {

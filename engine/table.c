@@ -30,7 +30,7 @@
 #include <sys/mman.h>
 #include <xxhash.h>
 
-#include "assert.h"
+#include "inv_assert.h"
 #include "limits.h"
 #include "rcu.h"
 

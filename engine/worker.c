@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "assert.h"
+#include "inv_assert.h"
 #include "limits.h"
 #include "rcu.h"
 

@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "assert.h"
+#include "inv_assert.h"
 #include "dedup.h"
 #include "engine.h"
 #include "partitioner.h"

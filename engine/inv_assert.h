@@ -1,4 +1,4 @@
-/* assert.h - programmer-error checks that stay on in release builds.
+/* inv_assert.h - programmer-error checks that stay on in release builds.
  *
  * inv_assert(cond) aborts with file, line and the failed condition. It is for
  * invariants only: operating errors (bad input, broker down, disk full) are
