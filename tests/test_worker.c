@@ -496,6 +496,24 @@ static void gen_init(gen_input *g, uint32_t index, int32_t partitions, uint32_t 
     g->cpu_want = -1;
 }
 
+/* Two generator inputs, g[0] for worker 0 and g[1] for worker 1 of a
+ * 2-worker engine over `partitions` partitions. Free with free(). */
+static gen_input *gen_pair(int32_t partitions) {
+    gen_input *g = calloc(2, sizeof(*g));
+    assert_non_null(g);
+    gen_init(&g[0], 0, partitions, 2);
+    gen_init(&g[1], 1, partitions, 2);
+    return g;
+}
+
+/* Starts e's two workers on g[0] and g[1]; the start must succeed. */
+static void gen_pair_start(inv_engine *e, gen_input *g) {
+    inv_worker_input inputs[2] = {{.pull = gen_pull, .ctx = &g[0]},
+                                  {.pull = gen_pull, .ctx = &g[1]}};
+    char err[ERRSTR_LEN] = "";
+    assert_int_equal(engine_start(e, inputs, err, sizeof(err)), 0);
+}
+
 /* Sum of applied events over every partition of e. */
 static uint64_t applied_total(inv_engine *e, int32_t partitions) {
     uint64_t sum = 0;
@@ -598,14 +616,8 @@ static void test_pin_cpus(void **state) {
 static void test_stop_endless(void **state) {
     (void)state;
     inv_engine *e = gen_engine(6, 2);
-    gen_input *g = calloc(2, sizeof(*g));
-    assert_non_null(g);
-    gen_init(&g[0], 0, 6, 2);
-    gen_init(&g[1], 1, 6, 2);
-    inv_worker_input inputs[2] = {{.pull = gen_pull, .ctx = &g[0]},
-                                  {.pull = gen_pull, .ctx = &g[1]}};
-    char err[ERRSTR_LEN] = "";
-    assert_int_equal(engine_start(e, inputs, err, sizeof(err)), 0);
+    gen_input *g = gen_pair(6);
+    gen_pair_start(e, g);
     /* Wait until both workers applied a few batches. */
     for (int i = 0; i < 1000; i++) {
         if (__atomic_load_n(&g[0].batches, __ATOMIC_RELAXED) >= 3 &&
@@ -642,17 +654,11 @@ static void test_stop_endless(void **state) {
 static void test_pull_error_wait(void **state) {
     (void)state;
     inv_engine *e = gen_engine(4, 2);
-    gen_input *g = calloc(2, sizeof(*g));
-    assert_non_null(g);
-    gen_init(&g[0], 0, 4, 2);
-    gen_init(&g[1], 1, 4, 2);
+    gen_input *g = gen_pair(4);
     g[0].fail_after = 3;
     g[0].fail_rc = -EIO;
     g[1].limit_batches = 5;
-    inv_worker_input inputs[2] = {{.pull = gen_pull, .ctx = &g[0]},
-                                  {.pull = gen_pull, .ctx = &g[1]}};
-    char err[ERRSTR_LEN] = "";
-    assert_int_equal(engine_start(e, inputs, err, sizeof(err)), 0);
+    gen_pair_start(e, g);
     assert_int_equal(engine_wait(e), -EIO);
     inv_worker_stats ws;
     engine_worker_stats(e, 0, &ws);
@@ -672,16 +678,10 @@ static void test_pull_error_wait(void **state) {
 static void test_pull_error_stop(void **state) {
     (void)state;
     inv_engine *e = gen_engine(4, 2);
-    gen_input *g = calloc(2, sizeof(*g));
-    assert_non_null(g);
-    gen_init(&g[0], 0, 4, 2);
-    gen_init(&g[1], 1, 4, 2);
+    gen_input *g = gen_pair(4);
     g[0].fail_after = 0;
     g[0].fail_rc = -EIO;
-    inv_worker_input inputs[2] = {{.pull = gen_pull, .ctx = &g[0]},
-                                  {.pull = gen_pull, .ctx = &g[1]}};
-    char err[ERRSTR_LEN] = "";
-    assert_int_equal(engine_start(e, inputs, err, sizeof(err)), 0);
+    gen_pair_start(e, g);
     inv_worker_stats ws;
     int i = 0;
     for (; i < 1000; i++) {
