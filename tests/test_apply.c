@@ -22,6 +22,7 @@
 #include "apply.h"
 #include "event.h"
 #include "limits.h"
+#include "test_util.h"
 
 #define TS_BASE 1795428930123LL /* 2026-11-23T10:15:30.123Z */
 
@@ -43,15 +44,6 @@ static inv_event ev_make(inv_event_type t, int64_t delta, int64_t offset, int64_
     return e;
 }
 
-static inv_agg agg_make(int64_t on_hand, int64_t reserved, int64_t in_transit) {
-    inv_agg a;
-    agg_init(&a);
-    a.on_hand = on_hand;
-    a.reserved = reserved;
-    a.in_transit = in_transit;
-    return a;
-}
-
 /* Applies (t, delta) to *a in place; the event must be valid and applicable. */
 static void apply_ok(inv_agg *a, inv_event_type t, int64_t delta) {
     inv_event e = ev_make(t, delta, (int64_t)a->version, TS_BASE);
@@ -65,7 +57,7 @@ static void apply_overflow(const inv_agg *cur, inv_event_type t, int64_t delta, 
     inv_event e = ev_make(t, delta, 99, TS_BASE);
     assert_int_equal(event_validate(&e), INV_OK);
 
-    inv_agg next = agg_make(11, 22, 33); /* a sentinel: must survive unchanged */
+    inv_agg next = tu_agg_with(11, 22, 33); /* a sentinel: must survive unchanged */
     next.version = 44;
     inv_agg next_before = next;
     assert_int_equal(apply_event(cur, &e, &next), want);
@@ -116,7 +108,7 @@ static void test_table_rows_both_signs(void **state) {
     for (size_t i = 0; i < rows; i++) {
         const apply_row *row = &apply_table[i];
         for (int sign = -1; sign <= 1; sign += 2) {
-            inv_agg cur = agg_make(100, 10, 20);
+            inv_agg cur = tu_agg_with(100, 10, 20);
             inv_agg next;
             memset(&next, 0xee, sizeof(next));
             inv_event e = ev_make(row->type, sign * 7, 1234, TS_BASE);
@@ -143,7 +135,7 @@ static void test_table_rows_both_signs(void **state) {
 /* The SALE of the DESIGN example, both conventions: -2 and +2 remove 2. */
 static void test_sale_both_conventions(void **state) {
     (void)state;
-    inv_agg a = agg_make(10, 0, 0);
+    inv_agg a = tu_agg_with(10, 0, 0);
     apply_ok(&a, INV_EV_SALE, -2);
     assert_int_equal(a.on_hand, 8);
     apply_ok(&a, INV_EV_SALE, 2);
@@ -155,7 +147,7 @@ static void test_sale_both_conventions(void **state) {
 
 static void test_adjustment_signed(void **state) {
     (void)state;
-    inv_agg a = agg_make(100, 10, 20);
+    inv_agg a = tu_agg_with(100, 10, 20);
     apply_ok(&a, INV_EV_ADJUSTMENT, 7);
     assert_int_equal(a.on_hand, 107);
     apply_ok(&a, INV_EV_ADJUSTMENT, -50);
@@ -197,7 +189,7 @@ static void test_quantity_bounds(void **state) {
 
 static void test_transfer_in_excess(void **state) {
     (void)state;
-    inv_agg a = agg_make(0, 0, 20);
+    inv_agg a = tu_agg_with(0, 0, 20);
     apply_ok(&a, INV_EV_TRANSFER_IN, 20); /* exactly what is in transit: no anomaly */
     assert_int_equal(a.on_hand, 20);
     assert_int_equal(a.in_transit, 0);
@@ -217,7 +209,7 @@ static void test_transfer_in_excess(void **state) {
 
 static void test_release_excess(void **state) {
     (void)state;
-    inv_agg a = agg_make(50, 10, 0);
+    inv_agg a = tu_agg_with(50, 10, 0);
     apply_ok(&a, INV_EV_RELEASE, 10); /* exactly what is reserved */
     assert_int_equal(a.reserved, 0);
     assert_int_equal(a.release_excess_count, 0);
@@ -232,7 +224,7 @@ static void test_release_excess(void **state) {
 
 static void test_fulfillment_excess(void **state) {
     (void)state;
-    inv_agg a = agg_make(50, 10, 0);
+    inv_agg a = tu_agg_with(50, 10, 0);
     apply_ok(&a, INV_EV_FULFILLMENT, 10); /* ships exactly the reservation */
     assert_int_equal(a.on_hand, 40);
     assert_int_equal(a.reserved, 0);
@@ -250,7 +242,7 @@ static void test_fulfillment_excess(void **state) {
 
 static void test_oversell(void **state) {
     (void)state;
-    inv_agg a = agg_make(5, 0, 0);
+    inv_agg a = tu_agg_with(5, 0, 0);
     apply_ok(&a, INV_EV_SALE, 5); /* down to exactly 0: not an oversell */
     assert_int_equal(a.on_hand, 0);
     assert_int_equal(a.oversell_count, 0);
@@ -287,7 +279,7 @@ static void test_oversell(void **state) {
 
 static void test_counters_saturate(void **state) {
     (void)state;
-    inv_agg a = agg_make(0, 0, 0);
+    inv_agg a = tu_agg_with(0, 0, 0);
     a.oversell_count = UINT32_MAX - 1;
     a.release_excess_count = UINT32_MAX - 1;
     a.transfer_in_excess_count = UINT32_MAX - 1;
@@ -305,7 +297,7 @@ static void test_counters_saturate(void **state) {
 
 static void test_overflow_on_hand(void **state) {
     (void)state;
-    inv_agg hi = agg_make(INT64_MAX - 5, 0, 0);
+    inv_agg hi = tu_agg_with(INT64_MAX - 5, 0, 0);
     static const inv_event_type up[] = {INV_EV_RECEIPT, INV_EV_TRANSFER_IN, INV_EV_RETURN,
                                         INV_EV_ADJUSTMENT};
     for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++) {
@@ -315,7 +307,7 @@ static void test_overflow_on_hand(void **state) {
         apply_ok(&a, up[i], 5);
         assert_true(a.on_hand == INT64_MAX);
     }
-    inv_agg lo = agg_make(INT64_MIN + 5, 0, 0);
+    inv_agg lo = tu_agg_with(INT64_MIN + 5, 0, 0);
     static const inv_event_type down[] = {INV_EV_TRANSFER_OUT, INV_EV_SALE, INV_EV_FULFILLMENT};
     for (size_t i = 0; i < sizeof(down) / sizeof(down[0]); i++) {
         apply_overflow(&lo, down[i], 6, INV_R_OVERFLOW_ON_HAND);
@@ -330,7 +322,7 @@ static void test_overflow_on_hand(void **state) {
 
 static void test_overflow_reserved(void **state) {
     (void)state;
-    inv_agg cur = agg_make(INT64_MAX, INT64_MAX - 5, 0); /* available 5 */
+    inv_agg cur = tu_agg_with(INT64_MAX, INT64_MAX - 5, 0); /* available 5 */
     apply_overflow(&cur, INV_EV_RESERVATION, 6, INV_R_OVERFLOW_RESERVED);
     apply_overflow(&cur, INV_EV_RESERVATION, -INV_QUANTITY_ABS_MAX, INV_R_OVERFLOW_RESERVED);
     inv_agg a = cur;
@@ -341,7 +333,7 @@ static void test_overflow_reserved(void **state) {
 
 static void test_overflow_in_transit(void **state) {
     (void)state;
-    inv_agg cur = agg_make(0, 0, INT64_MAX - 5);
+    inv_agg cur = tu_agg_with(0, 0, INT64_MAX - 5);
     apply_overflow(&cur, INV_EV_IN_TRANSIT, 6, INV_R_OVERFLOW_IN_TRANSIT);
     apply_overflow(&cur, INV_EV_IN_TRANSIT, -6, INV_R_OVERFLOW_IN_TRANSIT);
     inv_agg a = cur;
@@ -355,7 +347,7 @@ static void test_overflow_in_transit(void **state) {
 /* onHand and reserved each in range, but onHand - reserved below INT64_MIN. */
 static void test_overflow_available(void **state) {
     (void)state;
-    inv_agg cur = agg_make(-10, INT64_MAX - 10, 0); /* available = INT64_MIN + 1 */
+    inv_agg cur = tu_agg_with(-10, INT64_MAX - 10, 0); /* available = INT64_MIN + 1 */
     assert_true(agg_available(&cur) == INT64_MIN + 1);
     apply_overflow(&cur, INV_EV_RESERVATION, 2, INV_R_OVERFLOW_AVAILABLE);
     apply_overflow(&cur, INV_EV_SALE, 2, INV_R_OVERFLOW_AVAILABLE);
@@ -381,7 +373,7 @@ static void test_overflow_available(void **state) {
 
 static void test_overflow_version(void **state) {
     (void)state;
-    inv_agg cur = agg_make(1, 0, 0);
+    inv_agg cur = tu_agg_with(1, 0, 0);
     cur.version = UINT64_MAX;
     for (int t = INV_EV_RECEIPT; t < INV_EV_TYPE_COUNT; t++) {
         apply_overflow(&cur, (inv_event_type)t, 1, INV_R_OVERFLOW_VERSION);
@@ -449,7 +441,7 @@ static void test_aliasing(void **state) {
     for (int t = INV_EV_RECEIPT; t < INV_EV_TYPE_COUNT; t++) {
         for (int64_t q = -3; q <= 3; q++) {
             if (q == 0) continue;
-            inv_agg cur = agg_make(2, 1, 1);
+            inv_agg cur = tu_agg_with(2, 1, 1);
             cur.version = 7;
             inv_event e = ev_make((inv_event_type)t, q, 5, TS_BASE);
             inv_agg sep;
@@ -529,7 +521,7 @@ static void apply_quantity_int64_min(void) {
 }
 
 static void apply_negative_reserved(void) {
-    inv_agg a = agg_make(0, -1, 0);
+    inv_agg a = tu_agg_with(0, -1, 0);
     inv_event e = ev_make(INV_EV_RECEIPT, 1, 0, TS_BASE);
     (void)apply_event(&a, &e, &a);
 }

@@ -28,6 +28,17 @@
 #include "event.h"
 #include "limits.h"
 
+/* A fresh aggregate (agg_init) with the three quantities set: the starting
+ * point of most apply tests and of the fuzz target. */
+static inline inv_agg tu_agg_with(int64_t on_hand, int64_t reserved, int64_t in_transit) {
+    inv_agg a;
+    agg_init(&a);
+    a.on_hand = on_hand;
+    a.reserved = reserved;
+    a.in_transit = in_transit;
+    return a;
+}
+
 #if defined(__SANITIZE_THREAD__)
 #define TU_TSAN 1
 #elif defined(__has_feature)

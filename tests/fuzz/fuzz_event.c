@@ -37,6 +37,7 @@
 #include "event.h"
 #include "limits.h"
 #include "reason.h"
+#include "../test_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -234,15 +235,6 @@ static inv_reason check_apply_once(inv_agg *a, const inv_event *e) {
     return r;
 }
 
-static inv_agg agg_with(int64_t on_hand, int64_t reserved, int64_t in_transit) {
-    inv_agg a;
-    agg_init(&a);
-    a.on_hand = on_hand;
-    a.reserved = reserved;
-    a.in_transit = in_transit;
-    return a;
-}
-
 /* An aggregate from the input, repaired to satisfy the invariants apply_event
  * asserts: reserved >= 0, inTransit >= 0, onHand - reserved representable. */
 static inv_agg agg_from_input(fuzz_reader *r) {
@@ -344,17 +336,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     inv_agg aggs[9];
     agg_init(&aggs[0]);
-    aggs[1] = agg_with(INT64_MAX - 5, 0, 0);
-    aggs[2] = agg_with(INT64_MIN + 5, 0, 0);
-    aggs[3] = agg_with(INT64_MAX - 3, INT64_MAX - 7, INT64_MAX - 2);
-    aggs[4] = agg_with(-5, INT64_MAX - 10, 3); /* available = INT64_MIN + 6 */
-    aggs[5] = agg_with(2, 3, 1);
+    aggs[1] = tu_agg_with(INT64_MAX - 5, 0, 0);
+    aggs[2] = tu_agg_with(INT64_MIN + 5, 0, 0);
+    aggs[3] = tu_agg_with(INT64_MAX - 3, INT64_MAX - 7, INT64_MAX - 2);
+    aggs[4] = tu_agg_with(-5, INT64_MAX - 10, 3); /* available = INT64_MIN + 6 */
+    aggs[5] = tu_agg_with(2, 3, 1);
     aggs[5].version = UINT64_MAX - 1;
     aggs[5].oversell_count = UINT32_MAX - 1;
     aggs[5].release_excess_count = UINT32_MAX - 1;
     aggs[5].transfer_in_excess_count = UINT32_MAX - 1;
-    aggs[6] = agg_with(INV_QUANTITY_ABS_MAX, INV_QUANTITY_ABS_MAX, INV_QUANTITY_ABS_MAX);
-    aggs[7] = agg_with(INT64_MIN + INV_QUANTITY_ABS_MAX, 0, INT64_MAX);
+    aggs[6] = tu_agg_with(INV_QUANTITY_ABS_MAX, INV_QUANTITY_ABS_MAX, INV_QUANTITY_ABS_MAX);
+    aggs[7] = tu_agg_with(INT64_MIN + INV_QUANTITY_ABS_MAX, 0, INT64_MAX);
     aggs[8] = from_input;
 
     for (size_t i = 0; i < sizeof(aggs) / sizeof(aggs[0]); i++) {
