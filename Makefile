@@ -18,7 +18,7 @@ SAN     ?=
 CC      ?= cc
 PKGS    := liburcu-memb libxxhash
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
-CFLAGS_BASE := -std=c11 $(WARN) -O2 -g -D_GNU_SOURCE -pthread -iquote engine -fno-strict-aliasing
+CFLAGS_BASE := -std=c11 $(WARN) -O2 -g -D_GNU_SOURCE -pthread -iquote engine -iquote io -fno-strict-aliasing
 LDLIBS_BASE := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lurcu-memb -lurcu-common -lxxhash) -pthread
 
 # The plain build uses link-time optimization so the apply pipeline inlines the
@@ -45,17 +45,29 @@ ENGINE_SRC := $(wildcard engine/*.c)
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/obj/%.o)
 ENGINE_LIB := $(BUILD)/lib/libinvsync_engine.a
 
+# io/: the Kafka, JSON and config layer; io/invsyncd.c is the service's main.
+IO_MAIN    := io/invsyncd.c
+IO_SRC     := $(filter-out $(IO_MAIN),$(wildcard io/*.c))
+IO_OBJ     := $(IO_SRC:%.c=$(BUILD)/obj/%.o)
+IO_LIB     := $(BUILD)/lib/libinvsync_io.a
+IO_LDLIBS  := -lrdkafka -ljansson -lm
+LIBS       := $(IO_LIB) $(ENGINE_LIB)
+
+# Programs: the service and the tools (each one .c with a main).
+PROGS      := $(BUILD)/invsyncd $(BUILD)/invsync-mock-kafka
+
 TEST_SRC   := $(wildcard tests/test_*.c)
 TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # Tests that run threads: the TSan pass runs these.
 THREADED_TESTS := test_table_concurrent test_worker
-TEST_LDLIBS := -lcmocka -lrdkafka -lm
+TEST_LDLIBS := -lcmocka $(IO_LDLIBS)
 
-BENCH_BIN  := $(BUILD)/bench-engine
+# perf/bench_NAME.c -> build/bench-NAME (bench_rcu.c is built twice, below).
+BENCH_BIN  := $(patsubst perf/bench_%.c,$(BUILD)/bench-%,$(filter-out perf/bench_rcu.c,$(wildcard perf/bench_*.c)))
 
 .PHONY: all deps tests test test-unit asan tsan fuzz fuzz-run bench bench-engine bench-rcu clean format
 
-all: $(ENGINE_LIB) $(TEST_BIN) $(BENCH_BIN)
+all: $(LIBS) $(PROGS) $(TEST_BIN) $(BENCH_BIN)
 
 deps:
 	@bash tools/deps.sh
@@ -68,13 +80,26 @@ $(ENGINE_LIB): $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(ENGINE_LIB)
+$(IO_LIB): $(IO_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(ENGINE_LIB) $(TEST_LDLIBS) $(LDLIBS_BASE)
+	rm -f $@
+	$(if $(IO_OBJ),$(AR) rcs $@ $^,$(AR) rcs $@)
 
-$(BENCH_BIN): $(BUILD)/obj/perf/bench_engine.o $(ENGINE_LIB)
+$(BUILD)/invsyncd: $(BUILD)/obj/io/invsyncd.o $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(ENGINE_LIB) $(LDLIBS_BASE) -lm
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(IO_LDLIBS) $(LDLIBS_BASE)
+
+$(BUILD)/invsync-mock-kafka: $(BUILD)/obj/tools/mock_kafka.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(IO_LDLIBS) $(LDLIBS_BASE)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(TEST_LDLIBS) $(LDLIBS_BASE)
+
+$(BUILD)/bench-%: $(BUILD)/obj/perf/bench_%.o $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(IO_LDLIBS) $(LDLIBS_BASE)
 
 tests: $(TEST_BIN)
 
@@ -96,12 +121,12 @@ test: deps
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 20
-FUZZ_CFLAGS  := -std=c11 -g -O1 -D_GNU_SOURCE -iquote engine -DINV_DEBUG \
+FUZZ_CFLAGS  := -std=c11 -g -O1 -D_GNU_SOURCE -iquote engine -iquote io -DINV_DEBUG \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-build-fuzz/%: tests/fuzz/%.c $(ENGINE_SRC) $(wildcard engine/*.h)
+build-fuzz/%: tests/fuzz/%.c $(ENGINE_SRC) $(IO_SRC) $(wildcard engine/*.h io/*.h)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(ENGINE_SRC) $(LDLIBS_BASE)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(ENGINE_SRC) $(IO_SRC) $(IO_LDLIBS) $(LDLIBS_BASE)
 
 fuzz: $(FUZZ_BIN)
 
@@ -123,8 +148,8 @@ tsan:
 
 bench: bench-engine bench-rcu
 
-bench-engine: $(BENCH_BIN)
-	$(BENCH_BIN) $(BENCH_ARGS)
+bench-engine: $(BUILD)/bench-engine
+	$(BUILD)/bench-engine $(BENCH_ARGS)
 
 # The read-side pair as invsync calls it, and inlined for comparison (see perf/bench_rcu.c).
 $(BUILD)/bench-rcu-call: perf/bench_rcu.c
@@ -139,7 +164,7 @@ bench-rcu: $(BUILD)/bench-rcu-call $(BUILD)/bench-rcu-inline
 	$(BUILD)/bench-rcu-inline
 
 format:
-	clang-format -i engine/*.[ch] tests/*.c perf/*.c
+	clang-format -i engine/*.[ch] io/*.[ch] tools/*.c tests/*.c tests/fuzz/*.c perf/*.c
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz

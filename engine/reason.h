@@ -36,6 +36,21 @@ typedef enum inv_reason {
     INV_R_KEY_MISMATCH,
     /* Capacity (engine/table.c): growing the partition's index found no memory. */
     INV_R_OUT_OF_MEMORY,
+    /* Decoding (io/json_event.c): the message is not a well-formed canonical event. */
+    INV_R_MESSAGE_TOO_LARGE,
+    INV_R_JSON_SYNTAX,
+    INV_R_JSON_BAD_UTF8,
+    INV_R_JSON_TOO_DEEP,
+    INV_R_JSON_NOT_OBJECT,
+    INV_R_FIELD_DUPLICATE,
+    INV_R_FIELD_TYPE,
+    INV_R_QUANTITY_MISSING,
+    INV_R_QUANTITY_NOT_INTEGER,
+    INV_R_TIMESTAMP_MISSING,
+    INV_R_TIMESTAMP_FORMAT,
+    /* Kafka placement (io/): the message key or partition is wrong. */
+    INV_R_KEY_MISSING,
+    INV_R_PARTITION_MISMATCH,
     INV_REASON_COUNT /* keep last */
 } inv_reason;
 

@@ -476,6 +476,19 @@ static void test_reason_names_pinned(void **state) {
         [INV_R_TABLE_FULL] = "table_full",
         [INV_R_KEY_MISMATCH] = "key_mismatch",
         [INV_R_OUT_OF_MEMORY] = "out_of_memory",
+        [INV_R_MESSAGE_TOO_LARGE] = "message_too_large",
+        [INV_R_JSON_SYNTAX] = "json_syntax",
+        [INV_R_JSON_BAD_UTF8] = "json_bad_utf8",
+        [INV_R_JSON_TOO_DEEP] = "json_too_deep",
+        [INV_R_JSON_NOT_OBJECT] = "json_not_object",
+        [INV_R_FIELD_DUPLICATE] = "field_duplicate",
+        [INV_R_FIELD_TYPE] = "field_type",
+        [INV_R_QUANTITY_MISSING] = "quantity_missing",
+        [INV_R_QUANTITY_NOT_INTEGER] = "quantity_not_integer",
+        [INV_R_TIMESTAMP_MISSING] = "timestamp_missing",
+        [INV_R_TIMESTAMP_FORMAT] = "timestamp_format",
+        [INV_R_KEY_MISSING] = "key_missing",
+        [INV_R_PARTITION_MISMATCH] = "partition_mismatch",
     };
     for (int r = 0; r < INV_REASON_COUNT; r++) {
         assert_non_null(names[r]); /* a new code needs a pinned name here */
