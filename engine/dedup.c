@@ -52,7 +52,7 @@
 #include <xxhash.h>
 
 #include "inv_assert.h"
-#include "limits.h"
+#include "inv_limits.h"
 
 /* 2^64 / golden ratio: spreads fingerprints that differ only in low bits. */
 #define DEDUP_HOME_MULT 0x9E3779B97F4A7C15ULL

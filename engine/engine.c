@@ -92,6 +92,16 @@ void engine_destroy(inv_engine *e) {
 }
 
 /* Any thread. See engine.h. */
+uint32_t engine_worker_count(const inv_engine *e) {
+    return e->cfg.workers;
+}
+
+/* Any thread. See engine.h. */
+int32_t engine_partition_count(const inv_engine *e) {
+    return e->cfg.partitions;
+}
+
+/* Any thread. See engine.h. */
 uint32_t engine_worker_of(const inv_engine *e, int32_t p) {
     inv_assert(p >= 0 && p < e->cfg.partitions);
     return (uint32_t)p % e->cfg.workers;
@@ -113,6 +123,13 @@ int engine_partition_open(inv_engine *e, int32_t p, char *errstr, size_t errstr_
     if (rc != 0) return rc;
     inv_rcu_publish(&e->parts[p], part);
     return 0;
+}
+
+/* Control thread (stopped) or owning worker. See engine.h. */
+inv_partition *engine_partition(inv_engine *e, int32_t p) {
+    inv_assert(e != NULL);
+    inv_assert(p >= 0 && p < e->cfg.partitions);
+    return e->parts[p];
 }
 
 /* Control thread (stopped) or owning worker. See engine.h. */

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "inv_limits.h"
 #include "partition.h"
 #include "worker.h"
 
@@ -45,12 +45,20 @@ int engine_create(inv_engine **out, const inv_engine_config *cfg, char *errstr, 
  * periods, frees everything. NULL allowed. */
 void engine_destroy(inv_engine *e);
 
+/* Any thread. The number of workers and of partition slots. */
+uint32_t engine_worker_count(const inv_engine *e);
+int32_t engine_partition_count(const inv_engine *e);
+
 /* Any thread. The worker that owns partition p. */
 uint32_t engine_worker_of(const inv_engine *e, int32_t p);
 
 /* Control thread (engine stopped) or the owning worker. Creates partition p
  * empty and publishes it. 0; -EEXIST if open; -EINVAL/-ENOMEM with errstr. */
 int engine_partition_open(inv_engine *e, int32_t p, char *errstr, size_t errstr_len);
+
+/* Control thread (engine stopped) or the owning worker. The open partition p,
+ * or NULL; only its owner may call the owner-only partition functions. */
+inv_partition *engine_partition(inv_engine *e, int32_t p);
 
 /* Control thread (engine stopped) or the owning worker. Unpublishes p and
  * frees it after a grace period. No-op if p is not open. */

@@ -7,14 +7,14 @@
  * branch inside the loop. event_validate returns the first failing rule in the
  * order event.h fixes, so the DLQ reason of a given event is deterministic.
  *
- * Limits come from limits.h. A quantity is checked without negating it, so
+ * Limits come from inv_limits.h. A quantity is checked without negating it, so
  * INT64_MIN is rejected as too large instead of overflowing. */
 #include "event.h"
 
 #include <string.h>
 
 #include "inv_assert.h"
-#include "limits.h"
+#include "inv_limits.h"
 
 /* Indexed by inv_event_type. */
 static const char *const event_type_names[INV_EV_TYPE_COUNT] = {

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "inv_limits.h"
 #include "reason.h"
 
 typedef enum inv_event_type {

@@ -20,12 +20,13 @@
 #include "apply.h"
 #include "inv_assert.h"
 #include "dedup.h"
-#include "limits.h"
+#include "inv_limits.h"
 
 struct inv_partition {
     int32_t id;
     bool halted;
     inv_reason halt_reason; /* why it halted: INV_R_TABLE_FULL or INV_R_OUT_OF_MEMORY */
+    int64_t replay_below;   /* events with a lower input offset only rebuild the window */
     inv_table *table;
     inv_dedup *dedup; /* NULL when dedup is off */
     inv_partition_stats stats;
@@ -94,6 +95,48 @@ void partition_resume(inv_partition *p) {
 }
 
 /* Owning worker. See partition.h. */
+int partition_track_changes(inv_partition *p) {
+    inv_assert(p != NULL);
+    return table_track_changes(p->table);
+}
+
+/* Owning worker. See partition.h. */
+uint64_t partition_changes_pending(const inv_partition *p) {
+    return table_dirty_count(p->table);
+}
+
+/* Owning worker. See partition.h. */
+long partition_drain_changes(inv_partition *p, size_t max, table_rec_fn fn, void *ctx) {
+    inv_assert(p != NULL && fn != NULL);
+    return table_dirty_drain(p->table, max, fn, ctx);
+}
+
+/* Owning worker. See partition.h. */
+void partition_set_replay_below(inv_partition *p, int64_t offset) {
+    inv_assert(p != NULL);
+    inv_assert(offset >= 0);
+    p->replay_below = offset;
+}
+
+/* Owning worker. See partition.h. */
+int partition_restore_key(inv_partition *p, const char *sku, size_t sku_len, const char *loc,
+                          size_t loc_len, const inv_agg *agg) {
+    inv_assert(p != NULL && agg != NULL);
+    if (sku_len < 1 || sku_len > INV_SKU_LEN_MAX || loc_len < 1 || loc_len > INV_LOCATION_LEN_MAX ||
+        !event_id_chars_ok(sku, sku_len) || !event_id_chars_ok(loc, loc_len))
+        return -EINVAL;
+    inv_key k;
+    table_key_init(&k, sku, sku_len, loc, loc_len);
+    inv_ref ref = table_find(p->table, &k);
+    if (ref == 0) {
+        int rc = table_insert(p->table, &k, &ref);
+        if (rc != 0) return rc;
+    }
+    table_agg_set(p->table, ref, agg);
+    return 0;
+}
+
+/* Owning worker. See partition.h. */
 bool partition_halted(const inv_partition *p) {
     return p->halted;
 }
@@ -130,6 +173,13 @@ static inline void apply_one(inv_partition *p, const inv_event *ev, const inv_ke
         reject(p, res, INV_OUT_FAILED, p->halt_reason);
         return;
     }
+    if (ev->offset >= 0 && ev->offset < p->replay_below) { /* recovery: effect already restored */
+        if (p->dedup != NULL && !dedup_contains(p->dedup, fp))
+            dedup_insert(p->dedup, fp, ev->timestamp_ms);
+        result_set(res, INV_OUT_REPLAYED, INV_OK);
+        STAT_ADD(p->stats.replayed, 1);
+        return;
+    }
     if (p->dedup != NULL && dedup_contains(p->dedup, fp)) {
         result_set(res, INV_OUT_DUPLICATE, INV_OK);
         STAT_ADD(p->stats.duplicates, 1);
@@ -158,6 +208,7 @@ static inline void apply_one(inv_partition *p, const inv_event *ev, const inv_ke
         return;
     }
     table_agg_set(p->table, ref, &next);
+    table_mark_dirty(p->table, ref); /* no-op unless changes are tracked */
     if (p->dedup != NULL) dedup_insert(p->dedup, fp, ev->timestamp_ms);
     count_anomalies(p, &cur, &next);
     result_set(res, INV_OUT_APPLIED, INV_OK);

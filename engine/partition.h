@@ -9,6 +9,8 @@
  *
  * Per event, in this order:
  *   partition halted                 -> INV_OUT_FAILED (see below);
+ *   offset below the replay bound    -> INV_OUT_REPLAYED, no effect: recovery
+ *                                       restored it; its id joins the window;
  *   duplicate eventId in the window  -> INV_OUT_DUPLICATE, no effect;
  *   new key, key space full or no
  *   memory to grow the index         -> INV_OUT_FAILED with INV_R_TABLE_FULL or
@@ -85,6 +87,30 @@ const inv_table *partition_table(const inv_partition *p);
  * per event. */
 void partition_apply_events(inv_partition *const *parts, int32_t parts_count,
                             const inv_event *events, size_t n, inv_result *results);
+
+/* Owning worker. Turns on change tracking: from now on every APPLIED event
+ * puts its key on the partition's change list, once until drained. 0 or
+ * -ENOMEM. Off by default (the unit tests and engine benchmark). */
+int partition_track_changes(inv_partition *p);
+
+/* Owning worker. Keys changed and not yet drained. */
+uint64_t partition_changes_pending(const inv_partition *p);
+
+/* Owning worker. Drains up to max changed keys through fn (their current
+ * aggregate); a key stays listed when fn returns non-zero, which stops the
+ * drain. Returns how many were drained. See table_dirty_drain. */
+long partition_drain_changes(inv_partition *p, size_t max, table_rec_fn fn, void *ctx);
+
+/* Owning worker. Events with an input offset below offset have their effect
+ * in the aggregates already (restored from the changelog): they only rebuild
+ * the dedup window. Recovery sets it to the committed offset of the input. */
+void partition_set_replay_below(inv_partition *p, int64_t offset);
+
+/* Owning worker. Stores agg as the aggregate of (sku, loc), inserting the key
+ * if absent; the key is not marked changed. Recovery from the stock-levels
+ * changelog. 0; -EINVAL (bad sku/loc), -ENOSPC (table full), -ENOMEM. */
+int partition_restore_key(inv_partition *p, const char *sku, size_t sku_len, const char *loc,
+                          size_t loc_len, const inv_agg *agg);
 
 /* Owning worker. Clears the FAILED state after the caller has dealt with it. */
 void partition_resume(inv_partition *p);

@@ -9,7 +9,7 @@
 #include "reason.h"
 
 #include "inv_assert.h"
-#include "limits.h"
+#include "inv_limits.h"
 
 typedef struct reason_entry {
     const char *name;
@@ -17,7 +17,7 @@ typedef struct reason_entry {
 } reason_entry;
 
 /* Designated initializers: an entry cannot land on the wrong code when codes
- * are appended. The texts spell out the limits of limits.h literally; the
+ * are appended. The texts spell out the limits of inv_limits.h literally; the
  * _Static_asserts below keep the two in step. */
 static const reason_entry reason_table[] = {
     [INV_OK] = {"ok", "event accepted"},

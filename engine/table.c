@@ -31,7 +31,7 @@
 #include <xxhash.h>
 
 #include "inv_assert.h"
-#include "limits.h"
+#include "inv_limits.h"
 #include "rcu.h"
 
 /* The aggregate image: words 0..6 of inv_agg (onHand .. the first two
@@ -49,7 +49,8 @@ typedef struct inv_rec {
     uint32_t agg_tail; /* transfer_in_excess_count */
     uint8_t sku_len;   /* immutable from here on */
     uint8_t loc_len;
-    uint16_t reserved0;
+    uint8_t dirty;     /* owner only, never read by readers: 1 while on the dirty list */
+    uint8_t reserved0;
     char key[]; /* "sku:loc": sku_len + 1 + loc_len bytes */
 } inv_rec;
 
@@ -78,6 +79,12 @@ struct inv_table {
     uint64_t keys;       /* written by the owner, read by anyone */
     uint64_t skus;
     uint64_t grows;
+    /* Change tracking (table_track_changes): refs of records changed since
+     * their last drain, each at most once (rec->dirty), so dirty_cap = the
+     * most keys the arena can hold bounds it. Owner only. */
+    inv_ref *dirty_refs; /* NULL until tracking is on */
+    uint64_t dirty_cap;
+    uint64_t dirty_count;
 };
 
 /* --- small helpers -------------------------------------------------------- */
@@ -316,6 +323,8 @@ void table_destroy(inv_table *t) {
     if (t == NULL) return;
     index_free(t->index);
     index_free(t->sku_index);
+    if (t->dirty_refs != NULL)
+        inv_assert(munmap(t->dirty_refs, t->dirty_cap * sizeof(inv_ref)) == 0);
     if (t->arena != NULL) inv_assert(munmap(t->arena, t->arena_bytes) == 0);
     free(t);
 }
@@ -437,6 +446,7 @@ int table_insert(inv_table *t, const inv_key *k, inv_ref *out) {
     r->agg_tail = fresh.transfer_in_excess_count;
     r->sku_len = k->sku_len;
     r->loc_len = (uint8_t)loc_len;
+    r->dirty = 0;
     r->reserved0 = 0;
     memcpy(r->key, table_key_bytes(k), k->len);
     bool sku_known = false;
@@ -562,4 +572,63 @@ void table_get_stats(const inv_table *t, inv_table_stats *out) {
     out->sku_index_slots = 1ull << sidx->log2_slots;
     out->memory_bytes = out->arena_bytes_used + idx->map_bytes + sidx->map_bytes + sizeof(*t);
     inv_rcu_read_unlock();
+}
+
+/* --- Change tracking (owning worker only) --------------------------------- */
+
+/* Owning worker. See table.h. */
+int table_track_changes(inv_table *t) {
+    inv_assert(t != NULL);
+    if (t->dirty_refs != NULL) return 0;
+    uint64_t cap = t->arena_bytes / rec_bytes(1, 1); /* smallest record: most keys */
+    if (cap > INV_TABLE_KEYS_MAX) cap = INV_TABLE_KEYS_MAX;
+    inv_assert(cap > 0);
+    void *m = mmap(NULL, cap * sizeof(inv_ref), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) return -ENOMEM;
+    t->dirty_refs = m;
+    t->dirty_cap = cap;
+    t->dirty_count = 0;
+    return 0;
+}
+
+/* Owning worker. See table.h. */
+void table_mark_dirty(inv_table *t, inv_ref ref) {
+    inv_rec *r = rec_at(t, ref);
+    if (t->dirty_refs == NULL || r->dirty) return;
+    /* Each record is listed at most once and there are at most dirty_cap. */
+    inv_assert(t->dirty_count < t->dirty_cap);
+    r->dirty = 1;
+    t->dirty_refs[t->dirty_count++] = ref;
+}
+
+/* Owning worker. See table.h. */
+uint64_t table_dirty_count(const inv_table *t) {
+    return t->dirty_count;
+}
+
+/* Owning worker. See table.h. Drains from the end of the list (the most
+ * recently changed first); order does not matter to a flush, since each
+ * record's current aggregate is what is written. */
+long table_dirty_drain(inv_table *t, size_t max, table_rec_fn fn, void *ctx) {
+    inv_assert(fn != NULL);
+    long n = 0;
+    while ((size_t)n < max && t->dirty_count > 0) {
+        inv_ref ref = t->dirty_refs[t->dirty_count - 1];
+        inv_rec *r = rec_at(t, ref);
+        inv_assert(r->dirty == 1);
+        inv_agg a;
+        table_agg_get(t, ref, &a);
+        if (fn(r->key, r->sku_len, r->key + r->sku_len + 1, r->loc_len, &a, ctx) != 0) break;
+        r->dirty = 0;
+        t->dirty_count--;
+        n++;
+    }
+    return n;
+}
+
+/* Owning worker. See table.h. */
+void table_dirty_clear(inv_table *t) {
+    for (uint64_t i = 0; i < t->dirty_count; i++) rec_at(t, t->dirty_refs[i])->dirty = 0;
+    t->dirty_count = 0;
 }

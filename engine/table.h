@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #include "apply.h"
-#include "limits.h"
+#include "inv_limits.h"
 
 typedef struct inv_table inv_table;
 
@@ -66,7 +66,7 @@ typedef struct inv_table_stats {
 } inv_table_stats;
 
 /* Any thread. Fills k for (sku, loc) by assembling "sku:loc" into k->buf and
- * hashing it. Lengths must be within limits.h. */
+ * hashing it. Lengths must be within inv_limits.h. */
 void table_key_init(inv_key *k, const char *sku, size_t sku_len, const char *loc, size_t loc_len);
 
 /* Any thread. Fills k from bytes = "sku:loc" (len bytes, the sku is the first
@@ -120,6 +120,28 @@ void table_agg_get(const inv_table *t, inv_ref ref, inv_agg *out);
 /* Stores *a as the aggregate of ref, visible to readers atomically. */
 void table_agg_set(inv_table *t, inv_ref ref, const inv_agg *a);
 
+/* A record's key and aggregate, for table_dirty_drain and table_foreach.
+ * Return 0 to go on, non-zero to stop. */
+typedef int (*table_rec_fn)(const char *sku, size_t sku_len, const char *loc, size_t loc_len,
+                            const inv_agg *agg, void *ctx);
+
+/* Change tracking: a flush writes out the records changed since the last one.
+ * table_track_changes maps the dirty list (virtual memory for one ref per
+ * key the arena can hold; only used pages cost memory). Returns 0 or -ENOMEM.
+ * Without it, table_mark_dirty does nothing. */
+int table_track_changes(inv_table *t);
+/* Puts ref on the dirty list unless it is already there (O(1), no allocation). */
+void table_mark_dirty(inv_table *t, inv_ref ref);
+/* Records on the dirty list. */
+uint64_t table_dirty_count(const inv_table *t);
+/* Takes up to max records off the dirty list, calling fn with each one's key
+ * and current aggregate; a record leaves the list only when fn returns 0, so
+ * fn returning non-zero (e.g. a full producer queue) stops the drain with that
+ * record still listed. Returns the number taken off. */
+long table_dirty_drain(inv_table *t, size_t max, table_rec_fn fn, void *ctx);
+/* Empties the dirty list (e.g. the changes were restored, not made here). */
+void table_dirty_clear(inv_table *t);
+
 /* --- Any thread inside inv_rcu_read_lock() ------------------------------- */
 
 /* Looks k up and copies a consistent aggregate into *out. Returns 0, -ENOENT
@@ -134,10 +156,6 @@ typedef int (*table_loc_fn)(const char *loc, size_t loc_len, const inv_agg *agg,
 /* Visits every location of the SKU of k (k->loc is ignored), newest first.
  * Returns the number visited, or -EAGAIN as table_lookup. */
 long table_sku_foreach(const inv_table *t, const inv_key *k, table_loc_fn fn, void *ctx);
-
-/* Called once per record in insertion order with its key and aggregate. */
-typedef int (*table_rec_fn)(const char *sku, size_t sku_len, const char *loc, size_t loc_len,
-                            const inv_agg *agg, void *ctx);
 
 /* Visits every record present when the call started, in insertion order.
  * Returns the number visited, or -EAGAIN as table_lookup. */

@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "inv_assert.h"
-#include "limits.h"
+#include "inv_limits.h"
 #include "rcu.h"
 
 struct inv_worker {

@@ -25,7 +25,7 @@
 
 #include "apply.h"
 #include "event.h"
-#include "limits.h"
+#include "inv_limits.h"
 #include "partition.h"
 #include "rcu.h"
 #include "table.h"
@@ -726,6 +726,129 @@ static void test_failed_halted(void **state) {
     free(sp.mem);
 }
 
+/* --- change tracking, restore, replay bound (the Kafka layer's hooks) ------- */
+
+typedef struct drained {
+    char keys[64][INV_KEY_LEN_MAX + 1];
+    inv_agg aggs[64];
+    int n;
+    int stop_after; /* return non-zero once n reaches this (a full producer queue) */
+} drained;
+
+static int drain_fn(const char *sku, size_t sku_len, const char *loc, size_t loc_len,
+                    const inv_agg *agg, void *ctx) {
+    drained *d = ctx;
+    if (d->stop_after >= 0 && d->n >= d->stop_after) return 1;
+    assert_true(d->n < 64);
+    snprintf(d->keys[d->n], sizeof(d->keys[0]), "%.*s:%.*s", (int)sku_len, sku, (int)loc_len,
+             loc);
+    d->aggs[d->n++] = *agg;
+    return 0;
+}
+
+static bool drained_has(const drained *d, const char *key, int64_t on_hand) {
+    for (int i = 0; i < d->n; i++)
+        if (strcmp(d->keys[i], key) == 0) return d->aggs[i].on_hand == on_hand;
+    return false;
+}
+
+static void test_change_tracking(void **state) {
+    (void)state;
+    inv_partition *p = part_new(0, 1u << 20, true, 1024);
+    inv_partition *parts[1] = {p};
+    strpool sp;
+    strpool_init(&sp, 1 << 16);
+    /* Off by default: applying marks nothing. */
+    inv_event e0 = ev_mk(&sp, "e0", "S1", "L1", INV_EV_RECEIPT, 5, 0, 0, true);
+    EXPECT_RESULT(apply1(parts, 1, &e0), INV_OUT_APPLIED, INV_OK);
+    assert_int_equal(partition_changes_pending(p), 0);
+    assert_int_equal(partition_track_changes(p), 0);
+    assert_int_equal(partition_track_changes(p), 0); /* idempotent */
+    /* Two events on one key list it once; its drained aggregate is the latest. */
+    inv_event ev[4] = {ev_mk(&sp, "e1", "S1", "L1", INV_EV_RECEIPT, 5, 1, 0, true),
+                       ev_mk(&sp, "e2", "S1", "L2", INV_EV_SALE, -1, 2, 0, true),
+                       ev_mk(&sp, "e3", "S1", "L1", INV_EV_SALE, 2, 3, 0, true),
+                       ev_mk(&sp, "e3", "S1", "L1", INV_EV_SALE, 2, 4, 0, true)}; /* dup */
+    inv_result r[4];
+    partition_apply_events(parts, 1, ev, 4, r);
+    EXPECT_RESULT(r[3], INV_OUT_DUPLICATE, INV_OK);
+    assert_int_equal(partition_changes_pending(p), 2);
+    /* A stopping callback leaves the rest listed. */
+    drained d = {.stop_after = 1};
+    assert_int_equal(partition_drain_changes(p, 10, drain_fn, &d), 1);
+    assert_int_equal(partition_changes_pending(p), 1);
+    d.stop_after = -1;
+    assert_int_equal(partition_drain_changes(p, 10, drain_fn, &d), 1);
+    assert_int_equal(partition_changes_pending(p), 0);
+    assert_int_equal(d.n, 2);
+    assert_true(drained_has(&d, "S1:L1", 8));
+    assert_true(drained_has(&d, "S1:L2", -1));
+    /* Drained keys are listed again by their next change; max bounds a drain. */
+    inv_event ev2[3] = {ev_mk(&sp, "e5", "S1", "L1", INV_EV_RECEIPT, 1, 5, 0, true),
+                        ev_mk(&sp, "e6", "S2", "L1", INV_EV_RECEIPT, 1, 6, 0, true),
+                        ev_mk(&sp, "e7", "S3", "L1", INV_EV_RECEIPT, 1, 7, 0, true)};
+    partition_apply_events(parts, 1, ev2, 3, r);
+    assert_int_equal(partition_changes_pending(p), 3);
+    drained d2 = {.stop_after = -1};
+    assert_int_equal(partition_drain_changes(p, 2, drain_fn, &d2), 2);
+    assert_int_equal(partition_drain_changes(p, 2, drain_fn, &d2), 1);
+    assert_true(drained_has(&d2, "S1:L1", 9));
+    /* Duplicates, replays and rejects change nothing and list nothing. */
+    inv_event ev3[2] = {ev_mk(&sp, "e5", "S9", "L9", INV_EV_RECEIPT, 1, 8, 0, true),
+                        ev_mk(&sp, "e9", "S1", "L1", INV_EV_RECEIPT, 1, 3, 0, true)};
+    partition_apply_events(parts, 1, ev3, 2, r);
+    EXPECT_RESULT(r[0], INV_OUT_DUPLICATE, INV_OK);
+    EXPECT_RESULT(r[1], INV_OUT_REPLAYED, INV_OK);
+    assert_int_equal(partition_changes_pending(p), 0);
+    free(sp.mem);
+    partition_destroy(p);
+}
+
+static void test_restore_and_replay_below(void **state) {
+    (void)state;
+    inv_partition *p = part_new(0, 1u << 20, true, 1024);
+    inv_partition *parts[1] = {p};
+    assert_int_equal(partition_track_changes(p), 0);
+    /* Restore: inserted or overwritten, never listed as changed. */
+    inv_agg a = tu_agg_with(10, 2, 1);
+    a.version = 7;
+    a.offset = 40;
+    a.last_updated_ms = TS0;
+    assert_int_equal(partition_restore_key(p, "S1", 2, "L1", 2, &a), 0);
+    a.on_hand = 11;
+    assert_int_equal(partition_restore_key(p, "S1", 2, "L1", 2, &a), 0);
+    inv_agg got;
+    assert_int_equal(part_lookup(p, "S1", "L1", &got), 0);
+    assert_int_equal(got.on_hand, 11);
+    assert_int_equal(got.offset, 40);
+    assert_int_equal(partition_changes_pending(p), 0);
+    assert_int_equal(partition_restore_key(p, "S:1", 3, "L1", 2, &a), -EINVAL);
+    assert_int_equal(partition_restore_key(p, "", 0, "L1", 2, &a), -EINVAL);
+    /* Replay bound 50: offsets below only rebuild the window, even for a key
+     * whose watermark (40) is lower; at 50 and above, events apply. */
+    partition_set_replay_below(p, 50);
+    strpool sp;
+    strpool_init(&sp, 1 << 16);
+    inv_event ev[4] = {ev_mk(&sp, "x1", "S1", "L1", INV_EV_RECEIPT, 5, 45, 0, true),
+                       ev_mk(&sp, "x2", "S2", "L1", INV_EV_RECEIPT, 5, 49, 0, true),
+                       ev_mk(&sp, "x1", "S1", "L1", INV_EV_RECEIPT, 5, 50, 0, true),
+                       ev_mk(&sp, "x3", "S1", "L1", INV_EV_RECEIPT, 5, 51, 0, true)};
+    inv_result r[4];
+    partition_apply_events(parts, 1, ev, 4, r);
+    EXPECT_RESULT(r[0], INV_OUT_REPLAYED, INV_OK);
+    EXPECT_RESULT(r[1], INV_OUT_REPLAYED, INV_OK);
+    EXPECT_RESULT(r[2], INV_OUT_DUPLICATE, INV_OK); /* its first copy at 45 rebuilt the window */
+    EXPECT_RESULT(r[3], INV_OUT_APPLIED, INV_OK);
+    assert_int_equal(part_lookup(p, "S1", "L1", &got), 0);
+    assert_int_equal(got.on_hand, 16);
+    assert_int_equal(got.version, 8);
+    assert_int_equal(got.offset, 51);
+    assert_int_equal(part_lookup(p, "S2", "L1", &got), -ENOENT); /* never applied */
+    assert_int_equal(partition_changes_pending(p), 1);
+    free(sp.mem);
+    partition_destroy(p);
+}
+
 int main(void) {
     inv_rcu_register_thread();
     (void)tu_seed();
@@ -733,6 +856,7 @@ int main(void) {
         cmocka_unit_test(test_create_config),  cmocka_unit_test(test_outcomes),
         cmocka_unit_test(test_dedup_off),      cmocka_unit_test(test_rejected_overflow),
         cmocka_unit_test(test_pipeline_order), cmocka_unit_test(test_failed_halted),
+        cmocka_unit_test(test_change_tracking), cmocka_unit_test(test_restore_and_replay_below),
     };
     int failures = cmocka_run_group_tests(tests, NULL, NULL);
     inv_rcu_barrier();

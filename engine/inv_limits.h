@@ -1,4 +1,4 @@
-/* limits.h - every maximum and default of invsync in one place.
+/* inv_limits.h - every maximum and default of invsync in one place.
  *
  * DESIGN.md section 2 fixes the event limits; the rest are engine sizes
  * (batches, queues, retries). Anything that bounds a loop, a queue or a
@@ -41,6 +41,17 @@
 #define INV_DEDUP_IDS_MAX_DEFAULT   (1u << 20) /* per partition: 32 bytes per id */
 #define INV_DEDUP_IDS_MAX           (1u << 28)
 #define INV_DEDUP_IDS_MIN           16
+
+/* Kafka pipeline (io/). */
+#define INV_FLUSH_EPOCHS_MAX        64     /* flushes in flight per partition (awaiting acks) */
+#define INV_FLUSH_CHUNK_RECORDS     4096   /* records produced between producer polls in a flush */
+#define INV_WORKER_CMDS_MAX         (2 * INV_PARTITIONS_MAX) /* assign/revoke commands queued */
+#define INV_REVOKE_TIMEOUT_MS       30000  /* a revoked partition's final flush and acks */
+#define INV_RESTORE_IDLE_TIMEOUT_MS 30000  /* changelog restore: longest wait for the next record */
+#define INV_KAFKA_REQUEST_TIMEOUT_MS 10000 /* committed offsets, watermarks, metadata, admin */
+#define INV_DLQ_SCAN_CHUNK          1024   /* DLQ records read per step of the recovery scan */
+#define INV_DLQ_SCAN_RECORDS_MAX    (1u << 20) /* DLQ records the recovery scan reads at most */
+#define INV_PRODUCE_RETRY_MS_MAX    600000 /* a DLQ write waits this long for queue space */
 
 _Static_assert(INV_KEY_LEN_MAX <= 255, "key length must fit a uint8_t");
 _Static_assert(INV_EVENT_ID_LEN_MAX <= 65535, "event id length must fit a uint16_t");
