@@ -21,7 +21,7 @@
 
 #include "apply.h"
 #include "event.h"
-#include "limits.h"
+#include "inv_limits.h"
 #include "test_util.h"
 
 #define TS_BASE 1795428930123LL /* 2026-11-23T10:15:30.123Z */

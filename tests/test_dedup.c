@@ -27,7 +27,7 @@
 #include <xxhash.h>
 
 #include "dedup.h"
-#include "limits.h"
+#include "inv_limits.h"
 
 static uint64_t test_seed; /* set once in main */
 

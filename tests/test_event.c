@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "event.h"
-#include "limits.h"
+#include "inv_limits.h"
 #include "reason.h"
 
 /* Big enough for every over-limit field below (event id 65535 bytes). */

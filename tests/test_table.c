@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "apply.h"
-#include "limits.h"
+#include "inv_limits.h"
 #include "rcu.h"
 #include "table.h"
 #include "test_util.h"

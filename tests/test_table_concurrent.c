@@ -38,7 +38,7 @@
 #include "apply.h"
 #include "engine.h"
 #include "event.h"
-#include "limits.h"
+#include "inv_limits.h"
 #include "partitioner.h"
 #include "rcu.h"
 #include "table.h"

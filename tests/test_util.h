@@ -26,7 +26,7 @@
 
 #include "apply.h"
 #include "event.h"
-#include "limits.h"
+#include "inv_limits.h"
 
 /* A fresh aggregate (agg_init) with the three quantities set: the starting
  * point of most apply tests and of the fuzz target. */

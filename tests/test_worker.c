@@ -34,7 +34,7 @@
 #include "apply.h"
 #include "engine.h"
 #include "event.h"
-#include "limits.h"
+#include "inv_limits.h"
 #include "partitioner.h"
 #include "rcu.h"
 #include "test_util.h"

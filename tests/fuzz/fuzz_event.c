@@ -35,7 +35,7 @@
 
 #include "apply.h"
 #include "event.h"
-#include "limits.h"
+#include "inv_limits.h"
 #include "reason.h"
 #include "../test_util.h"
 
