@@ -65,7 +65,8 @@ TEST_LDLIBS := -lcmocka $(IO_LDLIBS)
 # perf/bench_NAME.c -> build/bench-NAME (bench_rcu.c is built twice, below).
 BENCH_BIN  := $(patsubst perf/bench_%.c,$(BUILD)/bench-%,$(filter-out perf/bench_rcu.c,$(wildcard perf/bench_*.c)))
 
-.PHONY: all deps tests test test-unit asan tsan fuzz fuzz-run bench bench-engine bench-rcu clean format
+.PHONY: all deps tests test test-unit test-integration test-integration-mock test-integration-kafka \
+        run asan tsan fuzz fuzz-run bench bench-engine bench-rcu bench-e2e clean format
 
 all: $(LIBS) $(PROGS) $(TEST_BIN) $(BENCH_BIN)
 
@@ -114,7 +115,8 @@ test: deps
 	$(MAKE) BUILD=build-asan SAN=asan test-unit
 	$(MAKE) BUILD=build-tsan SAN=tsan test-unit ONLY="$(THREADED_TESTS)"
 	$(MAKE) fuzz-run
-	@echo "make test: all suites passed (plain, ASan+UBSan, TSan, fuzz)"
+	$(MAKE) test-integration
+	@echo "make test: all suites passed (plain, ASan+UBSan, TSan, fuzz, integration on the mock and on real Kafka)"
 
 # Fuzz targets: every parser of untrusted bytes has one in tests/fuzz/. They are
 # built with clang (libFuzzer) straight from the engine sources, with ASan+UBSan.
@@ -141,12 +143,38 @@ fuzz-run: fuzz
 	        build-fuzz/corpus/$$n $$seeds 2>&1 | tail -n 3; \
 	    test $${PIPESTATUS[0]} -eq 0; done
 
+# Integration tests (tests/integration/): invsyncd as a real process against
+# librdkafka's mock cluster hosted by build/invsync-mock-kafka (so the broker
+# outlives a kill -9 of the service), then against a real Apache Kafka broker
+# in KRaft mode started from Maven Central jars (tests/kafka/kafka-broker.sh),
+# or the cluster named by KAFKA_BOOTSTRAP. A real broker that cannot start
+# fails the run; it is never skipped.
+INTEGRATION_ARGS ?=
+test-integration: test-integration-mock test-integration-kafka
+
+test-integration-mock: $(BUILD)/invsyncd $(BUILD)/invsync-mock-kafka
+	bash tests/integration/run.sh mock $(INTEGRATION_ARGS)
+
+test-integration-kafka: $(BUILD)/invsyncd
+	bash tests/integration/run.sh kafka $(INTEGRATION_ARGS)
+
+# make run: build, then invsyncd on its embedded Kafka fed with the bundled sample.
+run: deps
+	$(MAKE) $(BUILD)/invsyncd
+	bash tools/run.sh
+
 asan:
 	$(MAKE) BUILD=build-asan SAN=asan all
 tsan:
 	$(MAKE) BUILD=build-tsan SAN=tsan all
 
-bench: bench-engine bench-rcu
+bench: bench-engine bench-rcu bench-e2e
+
+# End to end: invsyncd against a bare consumer on the in-process mock, then on
+# a real broker (started like the integration tests, or KAFKA_BOOTSTRAP).
+bench-e2e: $(BUILD)/bench-e2e $(BUILD)/invsyncd
+	$(BUILD)/bench-e2e --invsyncd=$(BUILD)/invsyncd $(E2E_ARGS)
+	bash tests/integration/with-kafka.sh $(BUILD)/bench-e2e --invsyncd=$(BUILD)/invsyncd $(E2E_ARGS) --brokers=@BOOTSTRAP@
 
 bench-engine: $(BUILD)/bench-engine
 	$(BUILD)/bench-engine $(BENCH_ARGS)

@@ -1,0 +1,920 @@
+/* kafka_worker.c - see kafka_worker.h for the contract.
+ *
+ * Per owned partition the worker keeps a ring of flush epochs. The last entry
+ * is always the open epoch: every record produced (stock level or DLQ) counts
+ * in it. Closing it (end of a flush) records the input position reached, the
+ * offset of the next message to consume; a delivery report decrements the
+ * epoch the record was counted in, found from the record's opaque tag
+ * (partition << 48 | epoch sequence number). When the oldest closed epochs
+ * reach zero outstanding records their position is stored for commit, in
+ * order. Epoch sequence numbers never restart, so a delivery report of a
+ * partition's earlier ownership cannot touch the current one.
+ *
+ * A failed delivery (after librdkafka's own retries; message.timeout.ms is 0,
+ * so only a permanent error fails) or a FAILED apply "breaks" the partition:
+ * it is paused, nothing of it is produced or stored any more, and the next
+ * owner (after a restart or rebalance) replays from its last commit. Nothing is
+ * skipped. */
+#include "kafka_worker.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "config.h"
+#include "inv_assert.h"
+#include "json_event.h"
+#include "inv_limits.h"
+#include "log.h"
+#include "partitioner.h"
+#include "reason.h"
+#include "stock_json.h"
+
+#define SCRATCH_BYTES ((size_t)INV_BATCH_EVENTS_MAX * INV_MESSAGE_BYTES_MAX)
+#define TAG_SEQ_BITS 48
+#define TAG_SEQ_MASK ((UINT64_C(1) << TAG_SEQ_BITS) - 1)
+_Static_assert(INV_PARTITIONS_MAX <= (1 << (64 - TAG_SEQ_BITS)), "partition fits the tag");
+
+typedef struct kw_epoch {
+    int64_t position;     /* input offset to commit once acked; -1 while open */
+    uint32_t outstanding; /* records produced in it and not yet acknowledged */
+} kw_epoch;
+
+typedef struct kw_part {
+    bool active;           /* restored and consuming */
+    bool broken;           /* stopped; see the file comment */
+    int64_t next_offset;   /* the next input offset to process */
+    int64_t resume_offset; /* committed offset at assignment: below it, nothing is new */
+    int64_t closed_position; /* position of the newest closed epoch */
+    kw_epoch epochs[INV_FLUSH_EPOCHS_MAX];
+    uint32_t ep_head;  /* ring index of the oldest epoch */
+    uint32_t ep_count; /* epochs in the ring, >= 1 while active */
+    uint64_t ep_seq_head; /* sequence number of epochs[ep_head] */
+    int64_t *dlq_done;     /* sorted source offsets >= resume_offset already in the DLQ */
+    size_t dlq_done_count;
+    uint64_t seq_next; /* first epoch number of the next ownership: tags never repeat */
+} kw_part;
+
+typedef enum kw_cmd_kind { KW_CMD_ASSIGN = 1, KW_CMD_REVOKE, KW_CMD_LOST } kw_cmd_kind;
+
+typedef struct kw_cmd {
+    kw_cmd_kind kind;
+    int32_t partition;
+    int64_t resume_offset;
+    int64_t start_offset;
+} kw_cmd;
+
+struct inv_kworker {
+    inv_kworker_params prm;
+    char *topic_canonical, *topic_stock_levels, *topic_dlq; /* owned copies */
+    rd_kafka_queue_t *queue;
+    rd_kafka_t *producer;
+    rd_kafka_t *restorer; /* assign-only consumer for changelog and DLQ reads */
+    rd_kafka_topic_t *rkt_stock, *rkt_dlq;
+    kw_part *parts; /* [prm.partitions] */
+
+    /* Commands, control thread -> worker. */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    kw_cmd cmds[INV_WORKER_CMDS_MAX];
+    uint32_t cmd_head, cmd_count;
+    uint64_t cmds_posted, cmds_done; /* under lock */
+    int cmd_pending;                 /* atomic hint: cmd_count > 0 */
+    int finishing;                   /* atomic */
+    int dead;                        /* atomic: the input returned an error */
+
+    /* Worker thread only. */
+    rd_kafka_message_t *msgs[INV_BATCH_EVENTS_MAX]; /* the batch being applied */
+    size_t msgs_count;
+    rd_kafka_message_t *ev_msg[INV_BATCH_EVENTS_MAX]; /* message of events[i] */
+    char *scratch; /* unescaped strings of the batch (SCRATCH_BYTES, mapped lazily) */
+    char value_buf[INV_STOCK_JSON_BYTES_MAX];
+    int64_t next_flush_ns;
+    bool flush_blocked; /* a flush is waiting for producer queue space */
+    int fatal;          /* error to return from pull */
+
+    inv_kworker_stats stats; /* written by the worker, relaxed atomics */
+};
+
+#define STAT_ADD(field, n) __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* --- epochs (worker thread) ------------------------------------------------ */
+
+static kw_epoch *epoch_at(kw_part *ps, uint32_t i) {
+    inv_debug_assert(i < ps->ep_count);
+    return &ps->epochs[(ps->ep_head + i) % INV_FLUSH_EPOCHS_MAX];
+}
+
+static kw_epoch *epoch_open(kw_part *ps) {
+    inv_assert(ps->ep_count >= 1);
+    kw_epoch *e = epoch_at(ps, ps->ep_count - 1);
+    inv_assert(e->position < 0);
+    return e;
+}
+
+static uint64_t epoch_tag(const inv_kworker *w, const kw_part *ps) {
+    int32_t p = (int32_t)(ps - w->parts);
+    uint64_t seq = ps->ep_seq_head + ps->ep_count - 1;
+    return ((uint64_t)p << TAG_SEQ_BITS) | (seq & TAG_SEQ_MASK);
+}
+
+/* Worker thread. Stores the offset of every fully acknowledged closed epoch at
+ * the head of the ring, oldest first. */
+static void epochs_advance(inv_kworker *w, kw_part *ps, int32_t p) {
+    int64_t store = -1;
+    for (uint32_t i = 0; i < INV_FLUSH_EPOCHS_MAX && ps->ep_count > 1; i++) {
+        kw_epoch *e = epoch_at(ps, 0);
+        if (e->position < 0 || e->outstanding > 0) break;
+        store = e->position;
+        ps->ep_head = (ps->ep_head + 1) % INV_FLUSH_EPOCHS_MAX;
+        ps->ep_count--;
+        ps->ep_seq_head++;
+    }
+    if (store < 0 || ps->broken) return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, w->topic_canonical, p)->offset = store;
+    rd_kafka_resp_err_t err = rd_kafka_offsets_store(w->prm.consumer, l);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = l->elems[0].err;
+    rd_kafka_topic_partition_list_destroy(l);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        log_warn("partition %d: storing offset %" PRId64 " for commit: %s", p, store,
+                 rd_kafka_err2str(err));
+    else
+        STAT_ADD(w->stats.commits_stored, 1);
+}
+
+/* Worker thread. Closes the open epoch at the current position and opens the
+ * next one. The ring must have room (checked by the caller). */
+static void epoch_close(inv_kworker *w, kw_part *ps, int32_t p) {
+    inv_assert(ps->ep_count < INV_FLUSH_EPOCHS_MAX);
+    inv_assert(ps->next_offset >= ps->closed_position);
+    epoch_open(ps)->position = ps->next_offset;
+    ps->closed_position = ps->next_offset;
+    kw_epoch *n = &ps->epochs[(ps->ep_head + ps->ep_count) % INV_FLUSH_EPOCHS_MAX];
+    *n = (kw_epoch){.position = -1, .outstanding = 0};
+    ps->ep_count++;
+    STAT_ADD(w->stats.flushes, 1);
+    epochs_advance(w, ps, p);
+}
+
+/* Worker thread. Stops partition p for good (this ownership): pauses it so no
+ * more of its messages arrive, and never stores an offset for it again. */
+static void part_break(inv_kworker *w, kw_part *ps, int32_t p, const char *why) {
+    if (ps->broken) return;
+    ps->broken = true;
+    STAT_ADD(w->stats.partitions_broken, 1);
+    log_error("partition %d stopped at offset %" PRId64 ": %s; no offset moves past it, it is "
+              "replayed from its last commit after a restart or rebalance",
+              p, ps->next_offset, why);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, w->topic_canonical, p);
+    (void)rd_kafka_pause_partitions(w->prm.consumer, l);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Producer's delivery report, on the worker thread (it polls its producer). */
+static void kw_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+    (void)rk;
+    inv_kworker *w = opaque;
+    uint64_t tag = (uint64_t)(uintptr_t)m->_private;
+    int32_t p = (int32_t)(tag >> TAG_SEQ_BITS);
+    uint64_t seq = tag & TAG_SEQ_MASK;
+    inv_assert(p >= 0 && p < w->prm.partitions);
+    kw_part *ps = &w->parts[p];
+    if (!ps->active || seq < ps->ep_seq_head || seq >= ps->ep_seq_head + ps->ep_count)
+        return; /* from an earlier ownership of p */
+    kw_epoch *e = epoch_at(ps, (uint32_t)(seq - ps->ep_seq_head));
+    inv_assert(e->outstanding > 0);
+    e->outstanding--;
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        char why[256];
+        snprintf(why, sizeof(why), "delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
+                 rd_kafka_err2str(m->err));
+        part_break(w, ps, p, why);
+        return;
+    }
+    epochs_advance(w, ps, p);
+}
+
+/* --- producing (worker thread) ---------------------------------------------- */
+
+typedef struct flush_ctx {
+    inv_kworker *w;
+    kw_part *ps;
+    int32_t p;
+} flush_ctx;
+
+/* table_rec_fn: produces one changed key. Returns 0, or 1 to stop the drain
+ * (queue full: the key stays on the change list; or the partition broke). */
+static int produce_stock(const char *sku, size_t sku_len, const char *loc, size_t loc_len,
+                         const inv_agg *agg, void *ctx) {
+    flush_ctx *fc = ctx;
+    inv_kworker *w = fc->w;
+    inv_assert(loc == sku + sku_len + 1); /* the record stores "sku:loc" contiguously */
+    size_t n = stock_json_encode(w->value_buf, sizeof(w->value_buf), sku, sku_len, loc, loc_len,
+                                 agg);
+    uint64_t tag = epoch_tag(w, fc->ps);
+    if (rd_kafka_produce(w->rkt_stock, fc->p, RD_KAFKA_MSG_F_COPY, w->value_buf, n, sku,
+                         sku_len + 1 + loc_len, (void *)(uintptr_t)tag) != 0) {
+        rd_kafka_resp_err_t err = rd_kafka_last_error();
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) return 1;
+        char why[256];
+        snprintf(why, sizeof(why), "producing to %s: %s", w->topic_stock_levels,
+                 rd_kafka_err2str(err));
+        part_break(w, fc->ps, fc->p, why);
+        return 1;
+    }
+    epoch_open(fc->ps)->outstanding++;
+    STAT_ADD(w->stats.stock_records, 1);
+    return 0;
+}
+
+/* Worker thread. Flushes partition p: produces its changed keys and closes the
+ * epoch. Returns true when done, false when it must continue later (producer
+ * queue full, or too many epochs in flight). */
+static bool flush_partition(inv_kworker *w, int32_t p) {
+    kw_part *ps = &w->parts[p];
+    if (!ps->active || ps->broken) return true;
+    if (ps->ep_count >= INV_FLUSH_EPOCHS_MAX) return false; /* wait for acks */
+    inv_partition *part = engine_partition(w->prm.engine, p);
+    inv_assert(part != NULL);
+    flush_ctx fc = {.w = w, .ps = ps, .p = p};
+    for (uint32_t i = 0; partition_changes_pending(part) > 0; i++) {
+        inv_assert(i <= INV_TABLE_KEYS_MAX / INV_FLUSH_CHUNK_RECORDS + 1);
+        long n = partition_drain_changes(part, INV_FLUSH_CHUNK_RECORDS, produce_stock, &fc);
+        if (ps->broken) return true;
+        rd_kafka_poll(w->producer, 0);
+        if (n < INV_FLUSH_CHUNK_RECORDS && partition_changes_pending(part) > 0) return false;
+    }
+    if (ps->next_offset > ps->closed_position) epoch_close(w, ps, p);
+    return true;
+}
+
+/* Worker thread. Flushes every owned partition when the interval is up or a
+ * flush is still in progress. Sets flush_blocked while one cannot finish. */
+static void flush_due(inv_kworker *w) {
+    int64_t now = now_ns();
+    if (!w->flush_blocked && now < w->next_flush_ns) return;
+    bool all = true;
+    for (int32_t p = (int32_t)w->prm.index; p < w->prm.partitions;
+         p += (int32_t)engine_worker_count(w->prm.engine))
+        if (!flush_partition(w, p)) all = false;
+    w->flush_blocked = !all;
+    if (all) w->next_flush_ns = now + (int64_t)w->prm.flush_interval_ms * 1000000;
+}
+
+/* Worker thread. True when source offset off of a partition was already sent
+ * to the DLQ before this ownership (so it is not sent again). */
+static bool dlq_already(const kw_part *ps, int64_t off) {
+    if (off < ps->resume_offset) return true; /* processed and committed before */
+    size_t lo = 0, hi = ps->dlq_done_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ps->dlq_done[mid] < off) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < ps->dlq_done_count && ps->dlq_done[lo] == off;
+}
+
+/* Worker thread. Writes rejected message m to the DLQ with the reason headers,
+ * counted in the open epoch, waiting for queue space (backpressure). Returns
+ * 0, or -1 when the partition broke. */
+static int dlq_send(inv_kworker *w, kw_part *ps, const rd_kafka_message_t *m, inv_reason why) {
+    int32_t p = m->partition;
+    if (dlq_already(ps, m->offset)) {
+        STAT_ADD(w->stats.dlq_skipped, 1);
+        return 0;
+    }
+    char part_s[16], off_s[24];
+    snprintf(part_s, sizeof(part_s), "%" PRId32, p);
+    snprintf(off_s, sizeof(off_s), "%" PRId64, m->offset);
+    int64_t deadline = now_ns() + (int64_t)INV_PRODUCE_RETRY_MS_MAX * 1000000;
+    for (;;) {
+        rd_kafka_headers_t *h = rd_kafka_headers_new(6);
+        rd_kafka_header_add(h, "invsync.reason", -1, inv_reason_name(why), -1);
+        rd_kafka_header_add(h, "invsync.reason.text", -1, inv_reason_text(why), -1);
+        rd_kafka_header_add(h, "invsync.source.topic", -1, w->topic_canonical, -1);
+        rd_kafka_header_add(h, "invsync.source.partition", -1, part_s, -1);
+        rd_kafka_header_add(h, "invsync.source.offset", -1, off_s, -1);
+        rd_kafka_header_add(h, "invsync.version", -1, INV_VERSION, -1);
+        uint64_t tag = epoch_tag(w, ps);
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            w->producer, RD_KAFKA_V_RKT(w->rkt_dlq), RD_KAFKA_V_PARTITION(p),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(m->key, m->key_len),
+            RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_HEADERS(h),
+            RD_KAFKA_V_OPAQUE((void *)(uintptr_t)tag), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) { /* h is the producer's now */
+            epoch_open(ps)->outstanding++;
+            STAT_ADD(w->stats.dlq_records, 1);
+            return 0;
+        }
+        rd_kafka_headers_destroy(h);
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || now_ns() > deadline) {
+            char msg[256];
+            snprintf(msg, sizeof(msg), "writing offset %" PRId64 " to the DLQ %s: %s", m->offset,
+                     w->topic_dlq, rd_kafka_err2str(err));
+            part_break(w, ps, p, msg);
+            return -1;
+        }
+        rd_kafka_poll(w->producer, 50); /* queue full: wait for deliveries */
+    }
+}
+
+/* --- recovery (worker thread) ------------------------------------------------ */
+
+/* Reads [from, to) of topic/partition with the restorer, calling fn per
+ * message (in batches). Returns 0, fn's error, or -EIO with the reason logged. */
+typedef int (*read_fn)(inv_kworker *w, const rd_kafka_message_t *m, void *ctx);
+
+static int read_range(inv_kworker *w, const char *topic, int32_t p, int64_t from, int64_t to,
+                      read_fn fn, void *ctx) {
+    if (from >= to) return 0;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, p)->offset = from;
+    rd_kafka_resp_err_t err = rd_kafka_assign(w->restorer, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_error("partition %d: reading %s: %s", p, topic, rd_kafka_err2str(err));
+        return -EIO;
+    }
+    int rc = 0;
+    int64_t idle_since = now_ns();
+    rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(w->restorer);
+    rd_kafka_message_t *batch[INV_BATCH_EVENTS_MAX];
+    for (bool end = false; !end && rc == 0;) {
+        ssize_t n = rd_kafka_consume_batch_queue(q, 100, batch, INV_BATCH_EVENTS_MAX);
+        if (n <= 0) {
+            if (now_ns() - idle_since > (int64_t)INV_RESTORE_IDLE_TIMEOUT_MS * 1000000) {
+                log_error("partition %d: reading %s stalled at [%" PRId64 ", %" PRId64 ")", p,
+                          topic, from, to);
+                rc = -EIO;
+            }
+            continue;
+        }
+        idle_since = now_ns();
+        for (ssize_t i = 0; i < n; i++) {
+            rd_kafka_message_t *m = batch[i];
+            if (end || rc != 0) {
+            } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                end = true; /* compaction or markers may leave no record at to - 1 */
+            } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                log_warn("partition %d: reading %s: %s", p, topic, rd_kafka_message_errstr(m));
+            } else {
+                if (m->offset < to) rc = fn(w, m, ctx);
+                if (m->offset >= to - 1) end = true;
+            }
+            rd_kafka_message_destroy(m);
+        }
+    }
+    rd_kafka_queue_destroy(q);
+    (void)rd_kafka_assign(w->restorer, NULL);
+    return rc;
+}
+
+typedef struct restore_ctx {
+    inv_partition *part;
+    int32_t p;
+    uint64_t keys, skipped;
+} restore_ctx;
+
+static int restore_one(inv_kworker *w, const rd_kafka_message_t *m, void *ctx) {
+    (void)w;
+    restore_ctx *rc = ctx;
+    inv_stock_record r;
+    char err[160];
+    if (m->payload == NULL) return 0; /* a tombstone: invsync never deletes keys */
+    if (stock_json_decode(m->payload, m->len, &r, err, sizeof(err)) != 0 ||
+        m->key_len != r.sku_len + 1 + r.location_id_len ||
+        memcmp(m->key, r.sku, r.sku_len) != 0 || ((const char *)m->key)[r.sku_len] != ':' ||
+        memcmp((const char *)m->key + r.sku_len + 1, r.location_id, r.location_id_len) != 0) {
+        if (rc->skipped++ < 10)
+            log_warn("partition %d: changelog record at offset %" PRId64
+                     " is not a stock level of its key (%s); skipped",
+                     rc->p, m->offset, err);
+        return 0;
+    }
+    int e = partition_restore_key(rc->part, r.sku, r.sku_len, r.location_id, r.location_id_len,
+                                  &r.agg);
+    if (e != 0) {
+        log_error("partition %d: restoring key %.*s:%.*s: %s", rc->p, (int)r.sku_len, r.sku,
+                  (int)r.location_id_len, r.location_id, strerror(-e));
+        return -EIO;
+    }
+    rc->keys++;
+    return 0;
+}
+
+typedef struct dlq_scan_ctx {
+    int32_t p;
+    int64_t resume;
+    int64_t *found;
+    size_t count, cap;
+    bool reached; /* saw a record older than resume: the scan can stop */
+} dlq_scan_ctx;
+
+static bool header_str(const rd_kafka_message_t *m, const char *name, char *out, size_t cap) {
+    rd_kafka_headers_t *h = NULL;
+    const void *v;
+    size_t n;
+    if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+    if (rd_kafka_header_get_last(h, name, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+    if (v == NULL || n + 1 > cap) return false;
+    memcpy(out, v, n);
+    out[n] = '\0';
+    return true;
+}
+
+static int dlq_scan_one(inv_kworker *w, const rd_kafka_message_t *m, void *ctx) {
+    dlq_scan_ctx *c = ctx;
+    char topic[INV_TOPIC_NAME_MAX + 1], part[16], off[24];
+    if (!header_str(m, "invsync.source.topic", topic, sizeof(topic)) ||
+        !header_str(m, "invsync.source.partition", part, sizeof(part)) ||
+        !header_str(m, "invsync.source.offset", off, sizeof(off)))
+        return 0;
+    if (strcmp(topic, w->topic_canonical) != 0 || atoi(part) != c->p) return 0;
+    int64_t o = strtoll(off, NULL, 10);
+    if (o < c->resume) {
+        c->reached = true;
+        return 0;
+    }
+    if (c->count == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 64;
+        int64_t *f = realloc(c->found, cap * sizeof(*f));
+        if (f == NULL) return -ENOMEM;
+        c->found = f;
+        c->cap = cap;
+    }
+    c->found[c->count++] = o;
+    return 0;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Worker thread. Finds the source offsets >= resume already in DLQ partition
+ * p (written by an earlier owner that died before committing), reading the
+ * DLQ backwards in chunks until a record older than resume shows up. */
+static int dlq_scan(inv_kworker *w, int32_t p, kw_part *ps) {
+    int64_t lo, hi;
+    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+        w->restorer, w->topic_dlq, p, &lo, &hi, INV_KAFKA_REQUEST_TIMEOUT_MS);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_error("partition %d: DLQ watermarks: %s", p, rd_kafka_err2str(err));
+        return -EIO;
+    }
+    dlq_scan_ctx c = {.p = p, .resume = ps->resume_offset};
+    int64_t to = hi;
+    int rc = 0;
+    for (uint32_t i = 0; to > lo && !c.reached; i++) {
+        if ((uint64_t)i * INV_DLQ_SCAN_CHUNK >= INV_DLQ_SCAN_RECORDS_MAX) {
+            log_warn("partition %d: DLQ scan stopped after %u records; rejects of the last "
+                     "uncommitted input may appear twice in the DLQ",
+                     p, INV_DLQ_SCAN_RECORDS_MAX);
+            break;
+        }
+        int64_t from = to - INV_DLQ_SCAN_CHUNK > lo ? to - INV_DLQ_SCAN_CHUNK : lo;
+        rc = read_range(w, w->topic_dlq, p, from, to, dlq_scan_one, &c);
+        if (rc != 0) break;
+        to = from;
+    }
+    if (rc != 0) {
+        free(c.found);
+        return rc;
+    }
+    qsort(c.found, c.count, sizeof(*c.found), cmp_i64);
+    ps->dlq_done = c.found;
+    ps->dlq_done_count = c.count;
+    return 0;
+}
+
+/* Worker thread. ASSIGN: open p, restore it, get ready to consume. Returns 0
+ * or -EIO (the service stops: serving p without its state would be wrong). */
+static int cmd_assign(inv_kworker *w, const kw_cmd *c) {
+    int32_t p = c->partition;
+    kw_part *ps = &w->parts[p];
+    inv_assert(!ps->active);
+    char err[256];
+    int64_t t0 = now_ns();
+    engine_partition_close(w->prm.engine, p); /* a leftover of a failed restore, if any */
+    int rc = engine_partition_open(w->prm.engine, p, err, sizeof(err));
+    if (rc != 0) {
+        log_error("partition %d: %s", p, err);
+        return -EIO;
+    }
+    inv_partition *part = engine_partition(w->prm.engine, p);
+    if (partition_track_changes(part) != 0) {
+        log_error("partition %d: no memory for the change list", p);
+        return -EIO;
+    }
+    int64_t lo, hi;
+    rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(
+        w->restorer, w->topic_stock_levels, p, &lo, &hi, INV_KAFKA_REQUEST_TIMEOUT_MS);
+    if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_error("partition %d: changelog watermarks: %s", p, rd_kafka_err2str(kerr));
+        return -EIO;
+    }
+    restore_ctx rctx = {.part = part, .p = p};
+    rc = read_range(w, w->topic_stock_levels, p, lo, hi, restore_one, &rctx);
+    if (rc == 0) {
+        *ps = (kw_part){.resume_offset = c->resume_offset, .seq_next = ps->seq_next};
+        rc = dlq_scan(w, p, ps);
+    }
+    if (rc != 0) return -EIO;
+    partition_set_replay_below(part, c->resume_offset);
+    ps->next_offset = c->start_offset;
+    ps->closed_position = c->resume_offset;
+    ps->ep_seq_head = ps->seq_next;
+    ps->epochs[0] = (kw_epoch){.position = -1, .outstanding = 0};
+    ps->ep_head = 0;
+    ps->ep_count = 1;
+    ps->active = true;
+    STAT_ADD(w->stats.partitions_active, 1);
+    STAT_ADD(w->stats.restored_keys, rctx.keys);
+    log_info("partition %d: restored %" PRIu64 " keys from %s [%" PRId64 ", %" PRId64
+             ") in %.1f ms; %zu rejects already in the DLQ; consuming from offset %" PRId64
+             " (committed %" PRId64 ")",
+             p, rctx.keys, w->topic_stock_levels, lo, hi, (double)(now_ns() - t0) / 1e6,
+             ps->dlq_done_count, c->start_offset, c->resume_offset);
+    return 0;
+}
+
+/* Worker thread. REVOKE / LOST: final flush (not when lost), then close p. */
+static void cmd_revoke(inv_kworker *w, const kw_cmd *c) {
+    int32_t p = c->partition;
+    kw_part *ps = &w->parts[p];
+    if (!ps->active) return;
+    if (c->kind == KW_CMD_REVOKE && !ps->broken) {
+        int64_t deadline = now_ns() + (int64_t)INV_REVOKE_TIMEOUT_MS * 1000000;
+        for (;;) {
+            bool flushed = flush_partition(w, p);
+            if (ps->broken || (flushed && ps->ep_count == 1 && epoch_at(ps, 0)->outstanding == 0))
+                break;
+            if (now_ns() > deadline) {
+                log_warn("partition %d: final flush not acknowledged within %d ms; the next "
+                         "owner replays from the last commit",
+                         p, INV_REVOKE_TIMEOUT_MS);
+                break;
+            }
+            rd_kafka_poll(w->producer, 10);
+        }
+    }
+    engine_partition_close(w->prm.engine, p);
+    if (ps->broken) STAT_ADD(w->stats.partitions_broken, (uint32_t)-1);
+    free(ps->dlq_done);
+    *ps = (kw_part){.active = false, .seq_next = ps->ep_seq_head + ps->ep_count};
+    STAT_ADD(w->stats.partitions_active, (uint32_t)-1);
+    log_info("partition %d: %s", p, c->kind == KW_CMD_LOST ? "lost" : "revoked");
+}
+
+/* Worker thread. Carries out the queued commands. Returns 0 or a fatal error. */
+static int run_commands(inv_kworker *w) {
+    if (!__atomic_load_n(&w->cmd_pending, __ATOMIC_ACQUIRE)) return 0;
+    for (uint32_t i = 0; i < INV_WORKER_CMDS_MAX; i++) {
+        pthread_mutex_lock(&w->lock);
+        if (w->cmd_count == 0) {
+            __atomic_store_n(&w->cmd_pending, 0, __ATOMIC_RELEASE);
+            pthread_mutex_unlock(&w->lock);
+            return 0;
+        }
+        kw_cmd c = w->cmds[w->cmd_head];
+        pthread_mutex_unlock(&w->lock);
+        int rc = 0;
+        if (c.kind == KW_CMD_ASSIGN) rc = cmd_assign(w, &c);
+        else cmd_revoke(w, &c);
+        pthread_mutex_lock(&w->lock);
+        w->cmd_head = (w->cmd_head + 1) % INV_WORKER_CMDS_MAX;
+        w->cmd_count--;
+        w->cmds_done++;
+        pthread_cond_broadcast(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+        if (rc != 0) return rc;
+    }
+    return 0;
+}
+
+/* --- the input (worker thread) ------------------------------------------------ */
+
+static void release_batch(inv_kworker *w) {
+    for (size_t i = 0; i < w->msgs_count; i++) rd_kafka_message_destroy(w->msgs[i]);
+    w->msgs_count = 0;
+}
+
+/* Takes message m: a valid event goes to events[*ne]; a reject goes to the DLQ. */
+static void take_message(inv_kworker *w, rd_kafka_message_t *m, inv_event *events, size_t *ne,
+                         size_t *scratch_used) {
+    int32_t p = m->partition;
+    if (p < 0 || p >= w->prm.partitions) return;
+    kw_part *ps = &w->parts[p];
+    if (!ps->active || ps->broken || m->offset < ps->next_offset) return; /* stale */
+    inv_event *ev = &events[*ne];
+    memset(ev, 0, sizeof(*ev));
+    ev->partition = p;
+    ev->offset = m->offset;
+    inv_reason why = INV_OK;
+    if (m->key == NULL || m->key_len == 0) why = INV_R_KEY_MISSING;
+    else if (m->len > INV_MESSAGE_BYTES_MAX) why = INV_R_MESSAGE_TOO_LARGE;
+    else if (partitioner_partition(m->key, m->key_len, w->prm.partitions) != p)
+        why = INV_R_PARTITION_MISMATCH;
+    else if (m->key_len > INV_KEY_LEN_MAX) why = INV_R_KEY_MISMATCH;
+    else {
+        ev->key = m->key;
+        ev->key_len = (uint16_t)m->key_len;
+        size_t used = 0;
+        inv_assert(*scratch_used + m->len <= SCRATCH_BYTES);
+        why = json_event_decode(m->payload ? m->payload : "", m->len, w->scratch + *scratch_used,
+                                &used, ev);
+        inv_assert(used <= m->len);
+        *scratch_used += used;
+    }
+    if (why == INV_OK) {
+        w->ev_msg[(*ne)++] = m;
+        return;
+    }
+    if (dlq_send(w, ps, m, why) == 0 && m->offset + 1 > ps->next_offset)
+        ps->next_offset = m->offset + 1;
+}
+
+static int kw_pull(void *ctx, inv_event *events, size_t max, int timeout_ms) {
+    inv_kworker *w = ctx;
+    release_batch(w);
+    if (w->fatal != 0) return w->fatal;
+    int rc = run_commands(w);
+    if (rc != 0) goto fail;
+    rd_kafka_poll(w->producer, 0);
+    if (__atomic_load_n(&w->finishing, __ATOMIC_ACQUIRE) &&
+        !__atomic_load_n(&w->cmd_pending, __ATOMIC_ACQUIRE))
+        return -ECANCELED;
+    flush_due(w);
+    if (w->flush_blocked) { /* backpressure: no new input until the flush is out */
+        rd_kafka_poll(w->producer, 10);
+        return 0;
+    }
+    int64_t to_flush_ms = (w->next_flush_ns - now_ns()) / 1000000;
+    if (to_flush_ms < timeout_ms) timeout_ms = to_flush_ms < 0 ? 0 : (int)to_flush_ms;
+    if (max > INV_BATCH_EVENTS_MAX) max = INV_BATCH_EVENTS_MAX;
+    ssize_t n = rd_kafka_consume_batch_queue(w->queue, timeout_ms, w->msgs, max);
+    if (n <= 0) return 0;
+    w->msgs_count = (size_t)n;
+    STAT_ADD(w->stats.messages, (uint64_t)n);
+    rc = run_commands(w); /* an assignment posted before these messages were fetched */
+    if (rc != 0) goto fail;
+    size_t ne = 0, scratch_used = 0;
+    for (size_t i = 0; i < (size_t)n; i++) {
+        rd_kafka_message_t *m = w->msgs[i];
+        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                log_warn("consumer: %s", rd_kafka_message_errstr(m));
+            continue;
+        }
+        take_message(w, m, events, &ne, &scratch_used);
+    }
+    return (int)ne;
+fail:
+    w->fatal = rc;
+    __atomic_store_n(&w->dead, 1, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&w->lock);
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}
+
+static void kw_done(void *ctx, const inv_event *events, const inv_result *results, size_t n) {
+    inv_kworker *w = ctx;
+    for (size_t i = 0; i < n; i++) {
+        int32_t p = events[i].partition;
+        kw_part *ps = &w->parts[p];
+        if (ps->broken) continue;
+        int64_t off = events[i].offset;
+        switch ((inv_outcome)results[i].outcome) {
+        case INV_OUT_APPLIED:
+        case INV_OUT_DUPLICATE:
+        case INV_OUT_REPLAYED:
+            break;
+        case INV_OUT_REJECTED:
+            if (dlq_send(w, ps, w->ev_msg[i], (inv_reason)results[i].reason) != 0) continue;
+            break;
+        case INV_OUT_FAILED: {
+            char why[160];
+            snprintf(why, sizeof(why), "event at offset %" PRId64 " cannot be applied: %s", off,
+                     inv_reason_text((inv_reason)results[i].reason));
+            part_break(w, ps, p, why);
+            continue;
+        }
+        }
+        if (off + 1 > ps->next_offset) ps->next_offset = off + 1;
+    }
+}
+
+/* --- set-up (control thread) ------------------------------------------------ */
+
+/* Control thread. A client from base, invsync's settings kv (NULL-ended
+ * name/value pairs) and then the operator's pass-through properties, which
+ * win (config.c refuses the ones exactly-once depends on). */
+static rd_kafka_t *new_client(const rd_kafka_conf_t *base, const inv_config *cfg,
+                              rd_kafka_type_t type,
+                              const char *const *kv, void *opaque,
+                              void (*dr)(rd_kafka_t *, const rd_kafka_message_t *, void *),
+                              char *errstr, size_t errstr_len) {
+    rd_kafka_conf_t *conf = rd_kafka_conf_dup(base);
+    for (size_t i = 0; kv[i] != NULL; i += 2) {
+        if (rd_kafka_conf_set(conf, kv[i], kv[i + 1], errstr, errstr_len) != RD_KAFKA_CONF_OK) {
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    }
+    if (config_kafka_apply(cfg, conf, errstr, errstr_len) != 0) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_opaque(conf, opaque);
+    if (dr != NULL) rd_kafka_conf_set_dr_msg_cb(conf, dr);
+    rd_kafka_t *rk = rd_kafka_new(type, conf, errstr, errstr_len);
+    if (rk == NULL) rd_kafka_conf_destroy(conf); /* on success conf is rk's */
+    return rk;
+}
+
+/* Control thread. See kafka_worker.h. */
+int kworker_create(inv_kworker **out, const inv_kworker_params *prm, char *errstr,
+                   size_t errstr_len) {
+    inv_assert(out != NULL && prm != NULL && prm->engine != NULL && prm->consumer != NULL);
+    inv_assert(prm->partitions > 0 && prm->partitions <= INV_PARTITIONS_MAX);
+    inv_kworker *w = calloc(1, sizeof(*w));
+    if (w == NULL) goto nomem;
+    w->prm = *prm;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    w->topic_canonical = strdup(prm->topic_canonical);
+    w->topic_stock_levels = strdup(prm->topic_stock_levels);
+    w->topic_dlq = strdup(prm->topic_dlq);
+    w->parts = calloc((size_t)prm->partitions, sizeof(*w->parts));
+    w->scratch = mmap(NULL, SCRATCH_BYTES, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (w->scratch == MAP_FAILED) w->scratch = NULL;
+    if (!w->topic_canonical || !w->topic_stock_levels || !w->topic_dlq || !w->parts ||
+        !w->scratch)
+        goto nomem;
+    char id[64];
+    snprintf(id, sizeof(id), "invsyncd-worker-%u", prm->index);
+    /* Every option exactly-once depends on, set explicitly (config.c refuses
+     * them in the pass-through properties). */
+    const char *pkv[] = {"client.id", id, "enable.idempotence", "true", "acks", "all",
+                         "message.timeout.ms", "0", /* never give up: stop, don't skip */
+                         "partitioner", "murmur2_random", "linger.ms", "5",
+                         "queue.buffering.max.messages", "1000000", "compression.type", "lz4",
+                         NULL};
+    w->producer = new_client(prm->base, prm->cfg, RD_KAFKA_PRODUCER, pkv, w, kw_dr_cb, errstr, errstr_len);
+    if (w->producer == NULL) goto fail;
+    char rid[80];
+    snprintf(rid, sizeof(rid), "invsyncd-restore-%u", prm->index);
+    const char *ckv[] = {"client.id", rid, "group.id", "invsyncd-restore-unused",
+                         "enable.auto.commit", "false", "enable.auto.offset.store", "false",
+                         "enable.partition.eof", "true", "auto.offset.reset", "earliest",
+                         "isolation.level", "read_committed",
+                         "fetch.wait.max.ms", "10", /* reads end at the log end: don't linger */
+                         NULL};
+    w->restorer = new_client(prm->base, prm->cfg, RD_KAFKA_CONSUMER, ckv, w, NULL, errstr, errstr_len);
+    if (w->restorer == NULL) goto fail;
+    rd_kafka_poll_set_consumer(w->restorer);
+    w->rkt_stock = rd_kafka_topic_new(w->producer, w->topic_stock_levels, NULL);
+    w->rkt_dlq = rd_kafka_topic_new(w->producer, w->topic_dlq, NULL);
+    w->queue = rd_kafka_queue_new(prm->consumer);
+    if (!w->rkt_stock || !w->rkt_dlq || !w->queue) goto nomem;
+    w->next_flush_ns = now_ns();
+    *out = w;
+    return 0;
+nomem:
+    snprintf(errstr, errstr_len, "worker %u: out of memory", prm->index);
+fail:
+    kworker_destroy(w);
+    return -ENOMEM;
+}
+
+/* Control thread, worker ended. See kafka_worker.h. */
+void kworker_destroy(inv_kworker *w) {
+    if (w == NULL) return;
+    release_batch(w);
+    if (w->queue) rd_kafka_queue_destroy(w->queue);
+    if (w->rkt_stock) rd_kafka_topic_destroy(w->rkt_stock);
+    if (w->rkt_dlq) rd_kafka_topic_destroy(w->rkt_dlq);
+    if (w->producer) {
+        if (rd_kafka_flush(w->producer, INV_REVOKE_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            log_warn("worker %u: producer still had %d records at exit (their input offsets "
+                     "were not committed; they are produced again after restart)",
+                     w->prm.index, rd_kafka_outq_len(w->producer));
+        rd_kafka_destroy(w->producer);
+    }
+    if (w->restorer) {
+        rd_kafka_consumer_close(w->restorer);
+        rd_kafka_destroy(w->restorer);
+    }
+    if (w->parts)
+        for (int32_t p = 0; p < w->prm.partitions; p++) free(w->parts[p].dlq_done);
+    free(w->parts);
+    if (w->scratch) munmap(w->scratch, SCRATCH_BYTES);
+    free(w->topic_canonical);
+    free(w->topic_stock_levels);
+    free(w->topic_dlq);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
+    free(w);
+}
+
+/* Control thread. See kafka_worker.h. */
+inv_worker_input kworker_input(inv_kworker *w) {
+    return (inv_worker_input){.pull = kw_pull, .done = kw_done, .ctx = w};
+}
+
+/* Control thread. See kafka_worker.h. */
+rd_kafka_queue_t *kworker_queue(inv_kworker *w) {
+    return w->queue;
+}
+
+static int post(inv_kworker *w, const kw_cmd *c) {
+    pthread_mutex_lock(&w->lock);
+    if (w->cmd_count == INV_WORKER_CMDS_MAX) {
+        pthread_mutex_unlock(&w->lock);
+        return -EAGAIN;
+    }
+    w->cmds[(w->cmd_head + w->cmd_count) % INV_WORKER_CMDS_MAX] = *c;
+    w->cmd_count++;
+    w->cmds_posted++;
+    __atomic_store_n(&w->cmd_pending, 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&w->lock);
+    rd_kafka_queue_yield(w->queue); /* wake a pull waiting for messages */
+    return 0;
+}
+
+/* Control thread. See kafka_worker.h. */
+int kworker_assign(inv_kworker *w, int32_t p, int64_t resume_offset, int64_t start_offset) {
+    inv_assert(p >= 0 && p < w->prm.partitions);
+    inv_assert(start_offset >= 0 && start_offset <= resume_offset);
+    kw_cmd c = {.kind = KW_CMD_ASSIGN, .partition = p, .resume_offset = resume_offset,
+                .start_offset = start_offset};
+    return post(w, &c);
+}
+
+/* Control thread. See kafka_worker.h. */
+int kworker_revoke(inv_kworker *w, int32_t p, bool lost) {
+    inv_assert(p >= 0 && p < w->prm.partitions);
+    kw_cmd c = {.kind = lost ? KW_CMD_LOST : KW_CMD_REVOKE, .partition = p};
+    return post(w, &c);
+}
+
+/* Control thread. See kafka_worker.h. */
+int kworker_wait(inv_kworker *w, int timeout_ms) {
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += timeout_ms / 1000;
+    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (dl.tv_nsec >= 1000000000) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&w->lock);
+    while (w->cmds_done < w->cmds_posted) {
+        if (__atomic_load_n(&w->dead, __ATOMIC_ACQUIRE)) {
+            rc = -EPIPE;
+            break;
+        }
+        if (pthread_cond_timedwait(&w->cond, &w->lock, &dl) == ETIMEDOUT) {
+            rc = w->cmds_done < w->cmds_posted ? -ETIMEDOUT : 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}
+
+/* Control thread. See kafka_worker.h. */
+void kworker_finish(inv_kworker *w) {
+    __atomic_store_n(&w->finishing, 1, __ATOMIC_RELEASE);
+    rd_kafka_queue_yield(w->queue);
+}
+
+/* Any thread. See kafka_worker.h. */
+void kworker_get_stats(const inv_kworker *w, inv_kworker_stats *out) {
+    const inv_kworker_stats *s = &w->stats;
+    out->messages = __atomic_load_n(&s->messages, __ATOMIC_RELAXED);
+    out->dlq_records = __atomic_load_n(&s->dlq_records, __ATOMIC_RELAXED);
+    out->dlq_skipped = __atomic_load_n(&s->dlq_skipped, __ATOMIC_RELAXED);
+    out->stock_records = __atomic_load_n(&s->stock_records, __ATOMIC_RELAXED);
+    out->flushes = __atomic_load_n(&s->flushes, __ATOMIC_RELAXED);
+    out->commits_stored = __atomic_load_n(&s->commits_stored, __ATOMIC_RELAXED);
+    out->restored_keys = __atomic_load_n(&s->restored_keys, __ATOMIC_RELAXED);
+    out->partitions_active = __atomic_load_n(&s->partitions_active, __ATOMIC_RELAXED);
+    out->partitions_broken = __atomic_load_n(&s->partitions_broken, __ATOMIC_RELAXED);
+}

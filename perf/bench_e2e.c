@@ -1,0 +1,297 @@
+/* bench_e2e.c - end-to-end rate of invsyncd against the ceiling of a bare
+ * librdkafka consumer on the same topic and broker.
+ *
+ * For each worker count: fresh topics, N pre-produced canonical events (lz4,
+ * murmur2 partitioner), then
+ *   ceiling: a bare consumer (assign, no group, no parsing) drains the topic
+ *            from the beginning to its end in this process;
+ *   invsyncd: build/invsyncd as a child process on the same topics; the clock
+ *            starts when every partition is restored (its log says so) and
+ *            stops when the group's committed offsets reach the end of every
+ *            partition. A commit is stored only after the stock-level records
+ *            (and DLQ records) of everything before it are acknowledged, so
+ *            this is input-to-acknowledged-output. The commit interval (100
+ *            ms here) adds at most that much to the time.
+ * With no --brokers the broker is librdkafka's mock cluster hosted in this
+ * process (its threads share the cores with both consumers). The mock keeps
+ * about 5 MiB per partition, so its default N is smaller.
+ *
+ * Figures are printed, never asserted. */
+#include <errno.h>
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kafka_topics.h"
+#include "partitioner.h"
+
+#define PARTITIONS 12
+#define WAIT_MS_MAX 600000
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void die(const char *what, const char *why) {
+    fprintf(stderr, "bench-e2e: %s: %s\n", what, why);
+    exit(1);
+}
+
+static rd_kafka_t *client(rd_kafka_type_t type, const char *brokers, const char *const *kv) {
+    char err[512];
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(c, "bootstrap.servers", brokers, err, sizeof(err)) != RD_KAFKA_CONF_OK)
+        die("config", err);
+    for (size_t i = 0; kv && kv[i]; i += 2)
+        if (rd_kafka_conf_set(c, kv[i], kv[i + 1], err, sizeof(err)) != RD_KAFKA_CONF_OK)
+            die(kv[i], err);
+    rd_kafka_t *rk = rd_kafka_new(type, c, err, sizeof(err));
+    if (rk == NULL) die("client", err);
+    return rk;
+}
+
+/* Produces n canonical events over keys SKU x location keys, realistic mix. */
+static double produce(const char *brokers, const char *topic, long n, long keys) {
+    const char *kv[] = {"linger.ms", "50", "batch.num.messages", "10000", "compression.type",
+                        "lz4", "partitioner", "murmur2_random", "queue.buffering.max.messages",
+                        "2000000", "enable.idempotence", "true", NULL};
+    rd_kafka_t *p = client(RD_KAFKA_PRODUCER, brokers, kv);
+    static const char *const types[] = {"RECEIPT", "SALE", "SALE", "SALE", "RETURN",
+                                        "RESERVATION", "FULFILLMENT", "RELEASE", "ADJUSTMENT",
+                                        "TRANSFER_OUT"};
+    uint64_t rng = 88172645463325252ULL;
+    int64_t t0 = now_ms();
+    for (long i = 0; i < n; i++) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        long k = (long)(rng % (uint64_t)keys);
+        char key[64], val[512];
+        int kl = snprintf(key, sizeof(key), "SKU-%06ld:store-%03ld", k / 50, k % 50);
+        const char *t = types[(rng >> 20) % 10];
+        int vl = snprintf(val, sizeof(val),
+                          "{\"eventId\":\"bench-%ld:1\",\"eventType\":\"%s\",\"sku\":\"SKU-%06ld\","
+                          "\"locationId\":\"store-%03ld\",\"quantityDelta\":%ld,"
+                          "\"sourceSystem\":\"POS\",\"timestamp\":\"2026-11-23T10:%02ld:%02ld.%03ldZ\","
+                          "\"correlationId\":\"basket-%ld\"}",
+                          i, t, k / 50, k % 50, 1 + (long)((rng >> 40) % 5), (i / 60000) % 60,
+                          (i / 1000) % 60, i % 1000, i / 3);
+        for (;;) {
+            rd_kafka_resp_err_t e = rd_kafka_producev(
+                p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, (size_t)kl),
+                RD_KAFKA_V_VALUE(val, (size_t)vl), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_END);
+            if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+            if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) die("produce", rd_kafka_err2str(e));
+            rd_kafka_poll(p, 10);
+        }
+        rd_kafka_poll(p, 0);
+    }
+    if (rd_kafka_flush(p, 120000) != RD_KAFKA_RESP_ERR_NO_ERROR) die("produce", "flush timed out");
+    double secs = (double)(now_ms() - t0) / 1000.0;
+    rd_kafka_destroy(p);
+    return (double)n / secs;
+}
+
+static void high_watermarks(rd_kafka_t *rk, const char *topic, int64_t *hi) {
+    for (int p = 0; p < PARTITIONS; p++) {
+        int64_t lo;
+        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi[p], 10000);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) die("watermarks", rd_kafka_err2str(e));
+        if (lo != 0) die("watermarks", "the broker dropped early records (mock size limit?)");
+    }
+}
+
+/* The ceiling: drains the topic from the beginning with a bare consumer. */
+static double bare_consume(const char *brokers, const char *topic, long n) {
+    const char *kv[] = {"group.id", "bench-bare", "enable.auto.commit", "false",
+                        "enable.partition.eof", "false", "queued.max.messages.kbytes", "16384",
+                        NULL};
+    rd_kafka_t *c = client(RD_KAFKA_CONSUMER, brokers, kv);
+    rd_kafka_poll_set_consumer(c);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(PARTITIONS);
+    for (int p = 0; p < PARTITIONS; p++)
+        rd_kafka_topic_partition_list_add(l, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(c, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(c);
+    rd_kafka_message_t *batch[1024];
+    long got = 0;
+    int64_t t0 = 0, deadline = now_ms() + WAIT_MS_MAX;
+    while (got < n && now_ms() < deadline) {
+        ssize_t k = rd_kafka_consume_batch_queue(q, 100, batch, 1024);
+        for (ssize_t i = 0; i < k; i++) {
+            if (batch[i]->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                if (t0 == 0) t0 = now_ms();
+                got++;
+            }
+            rd_kafka_message_destroy(batch[i]);
+        }
+    }
+    double secs = (double)(now_ms() - t0) / 1000.0;
+    rd_kafka_queue_destroy(q);
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+    if (got < n) die("bare consumer", "did not see every message");
+    return (double)got / secs;
+}
+
+/* Runs invsyncd on the topics; returns events/s from "all restored" to
+ * "committed offsets at the end of every partition". */
+static double run_invsyncd(const char *invsyncd, const char *brokers, const char *prefix,
+                           int workers, long n, const int64_t *hi) {
+    char canon[256], stock[256], dlq[256], group[256], dir[256], wk[16];
+    snprintf(canon, sizeof(canon), "%s.canonical", prefix);
+    snprintf(stock, sizeof(stock), "%s.stock-levels", prefix);
+    snprintf(dlq, sizeof(dlq), "%s.dlq", prefix);
+    snprintf(group, sizeof(group), "%s.group", prefix);
+    snprintf(dir, sizeof(dir), "/tmp/%s.data", prefix);
+    snprintf(wk, sizeof(wk), "%d", workers);
+    int pipefd[2];
+    if (pipe(pipefd) != 0) die("pipe", strerror(errno));
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(pipefd[1], 2);
+        close(pipefd[0]);
+        execl(invsyncd, invsyncd, "--brokers", brokers, "--group", group, "--workers", wk,
+              "--topic-canonical", canon, "--topic-stock-levels", stock, "--topic-dlq", dlq,
+              "--data-dir", dir, "--http", "off", "-X", "auto.commit.interval.ms=100",
+              (char *)NULL);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+    const char *kv[] = {"group.id", group, NULL};
+    rd_kafka_t *probe = client(RD_KAFKA_CONSUMER, brokers, kv);
+    int restored = 0;
+    int64_t t_ready = 0, t_done = 0, deadline = now_ms() + WAIT_MS_MAX;
+    char buf[65536];
+    size_t used = 0;
+    while (t_done == 0 && now_ms() < deadline) {
+        ssize_t r = read(pipefd[0], buf + used, sizeof(buf) - 1 - used);
+        if (r > 0) {
+            used += (size_t)r;
+            buf[used] = '\0';
+            char *line = buf, *nl;
+            while ((nl = strchr(line, '\n')) != NULL) {
+                *nl = '\0';
+                if (strstr(line, ": restored ")) restored++;
+                if (strstr(line, "ERROR")) fprintf(stderr, "invsyncd: %s\n", line);
+                line = nl + 1;
+            }
+            used = strlen(line);
+            memmove(buf, line, used);
+            if (restored >= PARTITIONS && t_ready == 0) t_ready = now_ms();
+        }
+        if (t_ready == 0) {
+            usleep(2000);
+            continue;
+        }
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(PARTITIONS);
+        for (int p = 0; p < PARTITIONS; p++) rd_kafka_topic_partition_list_add(l, canon, p);
+        if (rd_kafka_committed(probe, l, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            int at_end = 0;
+            for (int p = 0; p < PARTITIONS; p++) at_end += l->elems[p].offset >= hi[p];
+            if (at_end == PARTITIONS) t_done = now_ms();
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+        usleep(10000);
+    }
+    kill(pid, SIGTERM);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    close(pipefd[0]);
+    rd_kafka_destroy(probe);
+    if (t_done == 0) die("invsyncd", "did not commit the whole input in time");
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) fprintf(stderr, "bench-e2e: invsyncd exit %d\n", st);
+    return (double)n / ((double)(t_done - t_ready) / 1000.0);
+}
+
+static void create_topics(rd_kafka_mock_cluster_t *mc, const char *brokers, const char *prefix) {
+    char names[3][256];
+    snprintf(names[0], 256, "%s.canonical", prefix);
+    snprintf(names[1], 256, "%s.stock-levels", prefix);
+    snprintf(names[2], 256, "%s.dlq", prefix);
+    if (mc != NULL) {
+        for (int i = 0; i < 3; i++)
+            if (rd_kafka_mock_topic_create(mc, names[i], PARTITIONS, 1) != 0)
+                die("mock topic", names[i]);
+        return;
+    }
+    inv_topic_spec specs[3] = {{names[0], "-1", "delete"}, {names[1], "-1", "compact"},
+                               {names[2], "-1", "delete"}};
+    int32_t counts[3];
+    char err[512];
+    rd_kafka_t *admin = client(RD_KAFKA_PRODUCER, brokers, NULL);
+    if (kafka_topics_ensure(admin, specs, 3, PARTITIONS, 1, counts, err, sizeof(err)) != 0)
+        die("topics", err);
+    rd_kafka_destroy(admin);
+}
+
+int main(int argc, char **argv) {
+    const char *brokers = NULL, *invsyncd = "build/invsyncd", *workers_list = "1,2";
+    long n = 0, keys = 100000;
+    for (int i = 1; i < argc; i++) {
+        if (!strncmp(argv[i], "--brokers=", 10)) brokers = argv[i] + 10;
+        else if (!strncmp(argv[i], "--events=", 9)) n = atol(argv[i] + 9);
+        else if (!strncmp(argv[i], "--keys=", 7)) keys = atol(argv[i] + 7);
+        else if (!strncmp(argv[i], "--workers=", 10)) workers_list = argv[i] + 10;
+        else if (!strncmp(argv[i], "--invsyncd=", 11)) invsyncd = argv[i] + 11;
+        else {
+            fprintf(stderr, "usage: bench-e2e [--brokers=HOST:PORT] [--events=N] [--keys=N] "
+                            "[--workers=1,2] [--invsyncd=PATH]\n");
+            return 2;
+        }
+    }
+    rd_kafka_t *host = NULL;
+    rd_kafka_mock_cluster_t *mc = NULL;
+    if (brokers == NULL || brokers[0] == '\0') {
+        char err[256];
+        rd_kafka_conf_t *c = rd_kafka_conf_new();
+        rd_kafka_conf_set(c, "log_level", "3", err, sizeof(err));
+        host = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
+        mc = host ? rd_kafka_mock_cluster_new(host, 1) : NULL;
+        if (mc == NULL) die("mock cluster", err);
+        brokers = rd_kafka_mock_cluster_bootstraps(mc);
+        if (n == 0) n = 300000; /* the mock keeps ~5 MiB per partition */
+    }
+    if (n == 0) n = 2000000;
+    printf("bench-e2e: broker %s (%s), %ld events over %ld keys, %d partitions\n", brokers,
+           mc ? "in-process librdkafka mock cluster" : "real Kafka", n, keys, PARTITIONS);
+    printf("%-8s %-8s %14s %14s %14s %8s\n", "broker", "workers", "produce/s", "bare drain/s",
+           "invsyncd/s", "ratio");
+    char wl[64];
+    snprintf(wl, sizeof(wl), "%s", workers_list);
+    for (char *tok = strtok(wl, ","); tok; tok = strtok(NULL, ",")) {
+        int w = atoi(tok);
+        char prefix[128];
+        snprintf(prefix, sizeof(prefix), "bench-e2e-%d-%ld-w%d", (int)getpid(), (long)time(NULL), w);
+        create_topics(mc, brokers, prefix);
+        char canon[256];
+        snprintf(canon, sizeof(canon), "%s.canonical", prefix);
+        double prod = produce(brokers, canon, n, keys);
+        int64_t hi[PARTITIONS];
+        rd_kafka_t *q = client(RD_KAFKA_PRODUCER, brokers, NULL);
+        high_watermarks(q, canon, hi);
+        rd_kafka_destroy(q);
+        double bare = bare_consume(brokers, canon, n);
+        double inv = run_invsyncd(invsyncd, brokers, prefix, w, n, hi);
+        printf("%-8s %-8d %14.0f %14.0f %14.0f %7.0f%%\n", mc ? "mock" : "kafka", w, prod, bare,
+               inv, 100.0 * inv / bare);
+        fflush(stdout);
+    }
+    printf("command: build/bench-e2e");
+    for (int i = 1; i < argc; i++) printf(" %s", argv[i]);
+    printf("\n");
+    if (mc) rd_kafka_mock_cluster_destroy(mc);
+    if (host) rd_kafka_destroy(host);
+    return 0;
+}
