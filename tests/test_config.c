@@ -24,22 +24,22 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "limits.h"
+#include "inv_limits.h"
 
 #define ARGS_MAX 32
 
-#define assert_contains(hay, needle)                                                  \
-    do {                                                                              \
-        if (strstr((hay), (needle)) == NULL) {                                        \
-            fail_msg("'%s' does not contain '%s'", (hay), (needle));                  \
-        }                                                                             \
+#define assert_contains(hay, needle)                                                               \
+    do {                                                                                           \
+        if (strstr((hay), (needle)) == NULL) {                                                     \
+            fail_msg("'%s' does not contain '%s'", (hay), (needle));                               \
+        }                                                                                          \
     } while (0)
 
-#define assert_not_contains(hay, needle)                                              \
-    do {                                                                              \
-        if (strstr((hay), (needle)) != NULL) {                                        \
-            fail_msg("'%s' contains '%s'", (hay), (needle));                          \
-        }                                                                             \
+#define assert_not_contains(hay, needle)                                                           \
+    do {                                                                                           \
+        if (strstr((hay), (needle)) != NULL) {                                                     \
+            fail_msg("'%s' contains '%s'", (hay), (needle));                                       \
+        }                                                                                          \
     } while (0)
 
 static char scratch_dir[256];
@@ -153,7 +153,8 @@ static void test_defaults(void **state) {
     assert_string_equal(c.brokers, "");
     assert_string_equal(c.group, "inventory-sync");
     assert_int_equal(c.workers, 1);
-    for (int i = 0; i < INV_WORKERS_MAX; i++) assert_int_equal(c.cpus[i], -1);
+    for (int i = 0; i < INV_WORKERS_MAX; i++)
+        assert_int_equal(c.cpus[i], -1);
     assert_int_equal(c.cpus_count, 0);
     assert_string_equal(c.data_dir, "./data");
     assert_string_equal(c.http_host, "127.0.0.1");
@@ -215,55 +216,51 @@ static void test_every_flag(void **state) {
                            "--group", "g 1", "--workers", "4", "--cpus", "0-1,4,7", "--data-dir",
                            "/var/lib/invsync", "--http", "[::1]:9000", "--topic-canonical",
                            "a.canon", "--topic-stock-levels", "a-stock", "--topic-dlq", "A_DLQ",
-                           "--partitions", "24", "--replication-factor", "3",
-                           "--flush-interval-ms", "200", "--dedup-window-ms", "3600000",
-                           "--dedup-ids-max", "4096", "--embedded-brokers", "3", "--log-level",
-                           "debug", NULL),
+                           "--partitions", "24", "--replication-factor", "3", "--flush-interval-ms",
+                           "200", "--dedup-window-ms", "3600000", "--dedup-ids-max", "4096",
+                           "--embedded-brokers", "3", "--log-level", "debug", NULL),
                      0);
     check_all_set(&c);
     config_free(&c);
     /* "--name=value" */
-    assert_int_equal(parse(&c, "--brokers=k1:9092,[::1]:9093,SSL://k3.example.com:9094",
-                           "--group=g 1", "--workers=4", "--cpus=0-1,4,7",
-                           "--data-dir=/var/lib/invsync", "--http=[::1]:9000",
-                           "--topic-canonical=a.canon", "--topic-stock-levels=a-stock",
-                           "--topic-dlq=A_DLQ", "--partitions=24", "--replication-factor=3",
-                           "--flush-interval-ms=200", "--dedup-window-ms=3600000",
-                           "--dedup-ids-max=4096", "--embedded-brokers=3", "--log-level=DEBUG",
-                           NULL),
-                     0);
+    assert_int_equal(
+        parse(&c, "--brokers=k1:9092,[::1]:9093,SSL://k3.example.com:9094", "--group=g 1",
+              "--workers=4", "--cpus=0-1,4,7", "--data-dir=/var/lib/invsync", "--http=[::1]:9000",
+              "--topic-canonical=a.canon", "--topic-stock-levels=a-stock", "--topic-dlq=A_DLQ",
+              "--partitions=24", "--replication-factor=3", "--flush-interval-ms=200",
+              "--dedup-window-ms=3600000", "--dedup-ids-max=4096", "--embedded-brokers=3",
+              "--log-level=DEBUG", NULL),
+        0);
     check_all_set(&c);
     config_free(&c);
     /* A value may contain '=' and begin with '-'. */
-    assert_int_equal(parse(&c, "--group=a=b", "--replication-factor", "-1", "--data-dir", "-d",
-                           NULL),
-                     0);
+    assert_int_equal(
+        parse(&c, "--group=a=b", "--replication-factor", "-1", "--data-dir", "-d", NULL), 0);
     assert_string_equal(c.group, "a=b");
     assert_string_equal(c.data_dir, "-d");
     assert_int_equal(c.replication_factor, -1);
 }
 
-static const char all_settings_file[] =
-    "# invsync settings\n"
-    "\n"
-    "brokers = k1:9092, [::1]:9093 ,SSL://k3.example.com:9094\n"
-    "group = \"g 1\"\n"
-    "   workers=4   \n"
-    "cpus = 0-1,4,7 # pinned\n"
-    "data-dir = /var/lib/invsync\n"
-    "http = [::1]:9000\n"
-    "kafka-config = \"\"\n"
-    "topic-canonical = a.canon\n"
-    "topic-stock-levels = a-stock\n"
-    "topic-dlq = A_DLQ\n"
-    "\t# indented comment\n"
-    "partitions = 24\n"
-    "replication-factor = 3\n"
-    "flush-interval-ms = 200\n"
-    "dedup-window-ms = 3600000\n"
-    "dedup-ids-max = 4096\n"
-    "embedded-brokers = 3\n"
-    "log-level = debug";
+static const char all_settings_file[] = "# invsync settings\n"
+                                        "\n"
+                                        "brokers = k1:9092, [::1]:9093 ,SSL://k3.example.com:9094\n"
+                                        "group = \"g 1\"\n"
+                                        "   workers=4   \n"
+                                        "cpus = 0-1,4,7 # pinned\n"
+                                        "data-dir = /var/lib/invsync\n"
+                                        "http = [::1]:9000\n"
+                                        "kafka-config = \"\"\n"
+                                        "topic-canonical = a.canon\n"
+                                        "topic-stock-levels = a-stock\n"
+                                        "topic-dlq = A_DLQ\n"
+                                        "\t# indented comment\n"
+                                        "partitions = 24\n"
+                                        "replication-factor = 3\n"
+                                        "flush-interval-ms = 200\n"
+                                        "dedup-window-ms = 3600000\n"
+                                        "dedup-ids-max = 4096\n"
+                                        "embedded-brokers = 3\n"
+                                        "log-level = debug";
 
 static void test_every_file_setting(void **state) {
     (void)state;
@@ -418,14 +415,14 @@ static void test_integer_settings(void **state) {
         snprintf(want, sizeof(want), "%s is out of range %lld..%lld", v, s->min, s->max);
         int_try(s, v, false, want);
         static const char *const huge[] = {"99999999999999999999999", "-99999999999999999999",
-                                           "9223372036854775808", "-9223372036854775809",
-                                           "18446744073709551616", "4294967297"};
+                                           "9223372036854775808",     "-9223372036854775809",
+                                           "18446744073709551616",    "4294967297"};
         for (size_t k = 0; k < sizeof(huge) / sizeof(huge[0]); k++) {
             snprintf(want, sizeof(want), "%s is out of range %lld..%lld", huge[k], s->min, s->max);
             int_try(s, huge[k], false, want);
         }
-        static const char *const bad[] = {"+4", "4a", "0x10", "1e3", "-", "--4", "4.0", "four",
-                                          "4 4", "1_000"};
+        static const char *const bad[] = {"+4",  "4a",  "0x10", "1e3", "-",
+                                          "--4", "4.0", "four", "4 4", "1_000"};
         for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
             snprintf(want, sizeof(want), "'%s' is not an integer (expected %lld..%lld)", bad[k],
                      s->min, s->max);
@@ -484,13 +481,15 @@ static void cpus_ok(const char *v, const int *want, uint32_t n) {
 
 static void cpus_fails(const char *v, const char *want) {
     int cpus[INV_WORKERS_MAX];
-    for (int i = 0; i < INV_WORKERS_MAX; i++) cpus[i] = 7;
+    for (int i = 0; i < INV_WORKERS_MAX; i++)
+        cpus[i] = 7;
     uint32_t count = 99;
     assert_int_equal(config_parse_cpus(v, cpus, &count, errstr, sizeof(errstr)), -EINVAL);
     assert_contains(errstr, want);
     assert_true(strncmp(errstr, "--cpus: ", 8) == 0);
     assert_int_equal(count, 99); /* unchanged on failure */
-    for (int i = 0; i < INV_WORKERS_MAX; i++) assert_int_equal(cpus[i], 7);
+    for (int i = 0; i < INV_WORKERS_MAX; i++)
+        assert_int_equal(cpus[i], 7);
 }
 
 static void test_cpus(void **state) {
@@ -504,7 +503,8 @@ static void test_cpus(void **state) {
     cpus_ok("", NULL, 0);
     cpus_ok("none", NULL, 0);
     int all[INV_WORKERS_MAX];
-    for (int i = 0; i < INV_WORKERS_MAX; i++) all[i] = 100 + i;
+    for (int i = 0; i < INV_WORKERS_MAX; i++)
+        all[i] = 100 + i;
     cpus_ok("100-163", all, INV_WORKERS_MAX);
 
     cpus_fails("0,0", "CPU 0 is given twice");
@@ -559,8 +559,7 @@ static void test_topics(void **state) {
     name[INV_TOPIC_NAME_MAX + 1] = '\0';
     parse_fails("--topic-dlq: value is 250 bytes, longer than 249", "--topic-dlq", name, NULL);
     parse_fails("--topic-dlq: missing value", "--topic-dlq=", NULL);
-    parse_fails("--topic-canonical: '.' is not a legal topic name", "--topic-canonical", ".",
-                NULL);
+    parse_fails("--topic-canonical: '.' is not a legal topic name", "--topic-canonical", ".", NULL);
     parse_fails("--topic-canonical: '..' is not a legal topic name", "--topic-canonical", "..",
                 NULL);
     parse_fails("--topic-stock-levels: 'a b' is not a legal topic name (letters, digits, '.', "
@@ -620,8 +619,8 @@ static void test_http(void **state) {
     http_ok("[::]:0", "::", 0, true);
     http_ok("[fe80::1:2]:80", "fe80::1:2", 80, true);
     http_ok("off", "127.0.0.1", 8080, false);
-    parse_fails("--http: ':8080' has no address (use 0.0.0.0:PORT or [::]:PORT", "--http",
-                ":8080", NULL);
+    parse_fails("--http: ':8080' has no address (use 0.0.0.0:PORT or [::]:PORT", "--http", ":8080",
+                NULL);
     parse_fails("--http: '[]:8080' is not [IPv6]:PORT", "--http", "[]:8080", NULL);
     parse_fails("--http: '127.0.0.1' has no port", "--http", "127.0.0.1", NULL);
     parse_fails("--http: 'localhost' is not a numeric IPv4 address", "--http", "localhost:80",
@@ -634,8 +633,7 @@ static void test_http(void **state) {
     parse_fails("--http: port '+80' is not an integer", "--http", "1.2.3.4:+80", NULL);
     parse_fails("--http: '[::1]' is not [IPv6]:PORT", "--http", "[::1]", NULL);
     parse_fails("--http: 'zz::1' is not a numeric IPv6 address", "--http", "[zz::1]:80", NULL);
-    parse_fails("--http: '1.2.3.256' is not a numeric IPv4 address", "--http", "1.2.3.256:1",
-                NULL);
+    parse_fails("--http: '1.2.3.256' is not a numeric IPv4 address", "--http", "1.2.3.256:1", NULL);
     parse_fails("--http: 'OFF' has no port", "--http", "OFF", NULL);
     text_fails("http = :80\n", "invsync.conf:1: http: ':80' has no address");
     /* off then on again: the last wins. */
@@ -655,9 +653,9 @@ static void test_brokers(void **state) {
     assert_int_equal(parse(&c, "--brokers", "sasl_ssl://a:1,PLAINTEXT://b:2", NULL), 0);
     assert_int_equal(parse(&c, "--brokers", "", NULL), 0);
     assert_string_equal(c.brokers, "");
-    static const char *const bad[] = {"a",        "a:",       "a:0",   "a:65536", ":9092",
-                                      "a:b",      "a b:1",    "[::1]", "[zz]:1",  "http://a:1",
-                                      "a:1/x",    "a:+1",     "\xff:1"};
+    static const char *const bad[] = {"a",     "a:",    "a:0",   "a:65536", ":9092",
+                                      "a:b",   "a b:1", "[::1]", "[zz]:1",  "http://a:1",
+                                      "a:1/x", "a:+1",  "\xff:1"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         parse_fails("is not HOST:PORT", "--brokers", bad[i], NULL);
         assert_true(strncmp(errstr, "--brokers: ", 11) == 0);
@@ -666,7 +664,8 @@ static void test_brokers(void **state) {
     parse_fails("--brokers: empty entry in the broker list", "--brokers", "a:1,", NULL);
     char big[1100];
     size_t n = 0;
-    while (n + 8 < sizeof(big)) n += (size_t)snprintf(big + n, sizeof(big) - n, "%sb:9092", n ? "," : "");
+    while (n + 8 < sizeof(big))
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "%sb:9092", n ? "," : "");
     parse_fails("--brokers: broker list longer than 1023 bytes", "--brokers", big, NULL);
     text_fails("brokers = a\n", "invsync.conf:1: brokers: 'a' is not HOST:PORT");
 }
@@ -695,8 +694,10 @@ static void test_precedence(void **state) {
     char conf[512], kprops[512];
     write_file("k.properties", "client.id=from-file\nlinger.ms=7\n", kprops, sizeof(kprops));
     char body[1200];
-    snprintf(body, sizeof(body), "workers = 2\ngroup = from-file\npartitions = 6\n"
-                                 "kafka-config = %s\n", kprops);
+    snprintf(body, sizeof(body),
+             "workers = 2\ngroup = from-file\npartitions = 6\n"
+             "kafka-config = %s\n",
+             kprops);
     write_file("p.conf", body, conf, sizeof(conf));
     inv_config c;
     /* --config after the flags still loads first; flags override it; -X comes
@@ -770,14 +771,16 @@ static void test_file_errors(void **state) {
     snprintf(path, sizeof(path), "%s/big.conf", scratch_dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    for (unsigned i = 0; i <= INV_CONFIG_FILE_BYTES_MAX / 16; i++) fputs("# padding.......\n", f);
+    for (unsigned i = 0; i <= INV_CONFIG_FILE_BYTES_MAX / 16; i++)
+        fputs("# padding.......\n", f);
     assert_int_equal(fclose(f), 0);
     assert_int_equal(parse(&c, "--config", path, NULL), -EFBIG);
     assert_contains(errstr, "is larger than 1048576 bytes");
     /* Exactly at the limit is fine. */
     f = fopen(path, "w");
     assert_non_null(f);
-    for (unsigned i = 0; i < INV_CONFIG_FILE_BYTES_MAX / 16; i++) fputs("# padding......\n", f);
+    for (unsigned i = 0; i < INV_CONFIG_FILE_BYTES_MAX / 16; i++)
+        fputs("# padding......\n", f);
     assert_int_equal(fclose(f), 0);
     assert_int_equal(parse(&c, "--config", path, NULL), 0);
     /* A device is read to its end. */
@@ -821,19 +824,44 @@ static void test_help_version(void **state) {
     out = parse_stdout(&rc, "--workers=0", "--help");
     assert_int_equal(rc, 1);
     assert_string_equal(errstr, "");
-    static const char *const lines[] = {
-        "--config FILE", "--brokers HOST:PORT[,..]", "(default: \"\")", "--group ID",
-        "(default: inventory-sync)", "--workers N", "(default: 1)", "--cpus LIST",
-        "(default: none)", "--data-dir DIR", "(default: ./data)", "--http ADDR:PORT",
-        "(default: 127.0.0.1:8080)", "--kafka-config FILE", "--topic-canonical TOPIC",
-        "(default: inventory.events.canonical)", "--topic-stock-levels TOPIC",
-        "(default: inventory.stock-levels)", "--topic-dlq TOPIC",
-        "(default: inventory.events.dlq)", "--partitions N", "(default: 12)",
-        "--replication-factor N", "(default: -1)", "--flush-interval-ms MS", "(default: 50)",
-        "--dedup-window-ms MS", "(default: 86400000)", "--dedup-ids-max N",
-        "(default: 1048576)", "--embedded-brokers N", "--log-level LEVEL", "(default: info)",
-        "-X NAME=VALUE", "--help", "--version"};
-    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) assert_contains(out, lines[i]);
+    static const char *const lines[] = {"--config FILE",
+                                        "--brokers HOST:PORT[,..]",
+                                        "(default: \"\")",
+                                        "--group ID",
+                                        "(default: inventory-sync)",
+                                        "--workers N",
+                                        "(default: 1)",
+                                        "--cpus LIST",
+                                        "(default: none)",
+                                        "--data-dir DIR",
+                                        "(default: ./data)",
+                                        "--http ADDR:PORT",
+                                        "(default: 127.0.0.1:8080)",
+                                        "--kafka-config FILE",
+                                        "--topic-canonical TOPIC",
+                                        "(default: inventory.events.canonical)",
+                                        "--topic-stock-levels TOPIC",
+                                        "(default: inventory.stock-levels)",
+                                        "--topic-dlq TOPIC",
+                                        "(default: inventory.events.dlq)",
+                                        "--partitions N",
+                                        "(default: 12)",
+                                        "--replication-factor N",
+                                        "(default: -1)",
+                                        "--flush-interval-ms MS",
+                                        "(default: 50)",
+                                        "--dedup-window-ms MS",
+                                        "(default: 86400000)",
+                                        "--dedup-ids-max N",
+                                        "(default: 1048576)",
+                                        "--embedded-brokers N",
+                                        "--log-level LEVEL",
+                                        "(default: info)",
+                                        "-X NAME=VALUE",
+                                        "--help",
+                                        "--version"};
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+        assert_contains(out, lines[i]);
     free(out);
     out = parse_stdout(&rc, "-h", NULL);
     assert_int_equal(rc, 1);
@@ -896,8 +924,8 @@ static void test_properties_errors(void **state) {
     static const char nul[] = "a=1\nb=x\0y\n";
     inv_config c;
     config_defaults(&c);
-    assert_int_equal(config_parse_kafka_properties(&c, nul, sizeof(nul) - 1, "n.properties",
-                                                   errstr, sizeof(errstr)),
+    assert_int_equal(config_parse_kafka_properties(&c, nul, sizeof(nul) - 1, "n.properties", errstr,
+                                                   sizeof(errstr)),
                      -EINVAL);
     assert_contains(errstr, "n.properties:2: NUL byte");
     config_free(&c);
@@ -936,7 +964,8 @@ static void test_properties_errors(void **state) {
 static void test_x_flag(void **state) {
     (void)state;
     inv_config c;
-    assert_int_equal(parse(&c, "-X", "linger.ms=5", "-Xclient.id=a=b", "-X", "client.rack=", NULL), 0);
+    assert_int_equal(parse(&c, "-X", "linger.ms=5", "-Xclient.id=a=b", "-X", "client.rack=", NULL),
+                     0);
     assert_int_equal(c.kafka_props_count, 3);
     assert_prop(&c, 0, "linger.ms", "5");
     assert_prop(&c, 1, "client.id", "a=b");
@@ -963,8 +992,7 @@ static void test_kafka_validate(void **state) {
     parse_fails("-X: kafka property 'socket.timeout.ms': ", "-X", "socket.timeout.ms=abc", NULL);
     parse_fails("-X: kafka property 'security.protocol': Invalid value \"bogus\"", "-X",
                 "security.protocol=bogus", NULL);
-    parse_fails("-X: kafka property 'sasl.jaas.config': ", "-X", "sasl.jaas.config=hunter2",
-                NULL);
+    parse_fails("-X: kafka property 'sasl.jaas.config': ", "-X", "sasl.jaas.config=hunter2", NULL);
     assert_not_contains(errstr, "hunter2");
     parse_fails("-X: kafka property 'ssl.truststore.location': ", "-X",
                 "ssl.truststore.location=/x.jks", NULL);
@@ -980,8 +1008,7 @@ static void test_kafka_validate(void **state) {
     config_free(&c);
     /* config_kafka_apply reports the same on a caller's conf. */
     config_defaults(&c);
-    assert_int_equal(config_add_kafka_prop(&c, "queue.buffering.max.ms=-5", errstr,
-                                           sizeof(errstr)),
+    assert_int_equal(config_add_kafka_prop(&c, "queue.buffering.max.ms=-5", errstr, sizeof(errstr)),
                      0);
     rd_kafka_conf_t *kc = rd_kafka_conf_new();
     assert_int_equal(config_kafka_apply(&c, kc, errstr, sizeof(errstr)), -EINVAL);
@@ -995,15 +1022,35 @@ static void test_kafka_validate(void **state) {
 
 static void test_is_secret(void **state) {
     (void)state;
-    static const char *const secret[] = {
-        "sasl.password", "SASL.PASSWORD", "ssl.key.password", "ssl.keystore.password",
-        "ssl.key.pem", "ssl_key.pem", "ssl.certificate.pem", "ssl.ca.pem", "sasl.jaas.config",
-        "sasl.oauthbearer.config", "sasl.oauthbearer.client.secret", "sasl.oauthbearer.extensions",
-        "my.api.token", "aws.credentials", "x.apikey", "ssl_key", "private.key", "db.passwd"};
-    static const char *const plain[] = {
-        "sasl.username", "security.protocol", "ssl.key.location", "ssl.ca.location",
-        "ssl.keystore.location", "sasl.mechanism", "client.id", "linger.ms", "debug",
-        "sasl.kerberos.keytab", "ssl.certificate.location"};
+    static const char *const secret[] = {"sasl.password",
+                                         "SASL.PASSWORD",
+                                         "ssl.key.password",
+                                         "ssl.keystore.password",
+                                         "ssl.key.pem",
+                                         "ssl_key.pem",
+                                         "ssl.certificate.pem",
+                                         "ssl.ca.pem",
+                                         "sasl.jaas.config",
+                                         "sasl.oauthbearer.config",
+                                         "sasl.oauthbearer.client.secret",
+                                         "sasl.oauthbearer.extensions",
+                                         "my.api.token",
+                                         "aws.credentials",
+                                         "x.apikey",
+                                         "ssl_key",
+                                         "private.key",
+                                         "db.passwd"};
+    static const char *const plain[] = {"sasl.username",
+                                        "security.protocol",
+                                        "ssl.key.location",
+                                        "ssl.ca.location",
+                                        "ssl.keystore.location",
+                                        "sasl.mechanism",
+                                        "client.id",
+                                        "linger.ms",
+                                        "debug",
+                                        "sasl.kerberos.keytab",
+                                        "ssl.certificate.location"};
     for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
         if (!config_is_secret(secret[i])) fail_msg("%s should be secret", secret[i]);
     }
@@ -1054,12 +1101,13 @@ static void test_secrets_never_shown(void **state) {
     parse_fails("kafka property 'my.secret.thing': No such configuration property", "-X",
                 "my.secret.thing=hunter2", NULL);
     assert_not_contains(errstr, "hunter2");
-    write_file("s2.properties", "sasl.password=hunter2\nsasl.oauthbearer.method=hunter2\n",
-               kprops, sizeof(kprops));
+    write_file("s2.properties", "sasl.password=hunter2\nsasl.oauthbearer.method=hunter2\n", kprops,
+               sizeof(kprops));
     parse_fails("kafka property 'sasl.oauthbearer.method'", "--kafka-config", kprops, NULL);
     /* sasl.oauthbearer.method is not secret: its value may show; the password never. */
-    write_file("s3.properties", "sasl.password=hunter2\nsasl.password:\\\n  hunter2\n"
-                                "sasl.password hunter2\n",
+    write_file("s3.properties",
+               "sasl.password=hunter2\nsasl.password:\\\n  hunter2\n"
+               "sasl.password hunter2\n",
                kprops, sizeof(kprops));
     parse_fails(":4: expected name=value", "--kafka-config", kprops, NULL);
     assert_not_contains(errstr, "hunter2");
