@@ -49,6 +49,8 @@
 #define INV_REVOKE_TIMEOUT_MS       30000  /* a revoked partition's final flush and acks */
 #define INV_RESTORE_IDLE_TIMEOUT_MS 30000  /* changelog restore: longest wait for the next record */
 #define INV_KAFKA_REQUEST_TIMEOUT_MS 10000 /* committed offsets, watermarks, metadata, admin */
+#define INV_KAFKA_RETRIES_MAX       20     /* tries of a start-up or recovery request */
+#define INV_KAFKA_RETRY_BACKOFF_MS  500    /* between those tries */
 #define INV_DLQ_SCAN_CHUNK          1024   /* DLQ records read per step of the recovery scan */
 #define INV_DLQ_SCAN_RECORDS_MAX    (1u << 20) /* DLQ records the recovery scan reads at most */
 #define INV_PRODUCE_RETRY_MS_MAX    600000 /* a DLQ write waits this long for queue space */

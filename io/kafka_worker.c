@@ -97,6 +97,7 @@ struct inv_kworker {
     int64_t next_flush_ns;
     bool flush_blocked; /* a flush is waiting for producer queue space */
     int fatal;          /* error to return from pull */
+    int64_t next_debug_ns;
 
     inv_kworker_stats stats; /* written by the worker, relaxed atomics */
 };
@@ -333,6 +334,22 @@ static int dlq_send(inv_kworker *w, kw_part *ps, const rd_kafka_message_t *m, in
 
 /* --- recovery (worker thread) ------------------------------------------------ */
 
+/* Worker thread. Watermarks of topic/p, retrying transient errors (a fresh
+ * topic's leader is not elected yet, a leader moved) for a bounded time. */
+static rd_kafka_resp_err_t watermarks(inv_kworker *w, const char *topic, int32_t p, int64_t *lo,
+                                      int64_t *hi) {
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int tries = 0; tries < INV_KAFKA_RETRIES_MAX; tries++) {
+        err = rd_kafka_query_watermark_offsets(w->restorer, topic, p, lo, hi,
+                                               INV_KAFKA_REQUEST_TIMEOUT_MS);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+        log_warn("partition %d: watermarks of %s: %s; retrying", p, topic, rd_kafka_err2str(err));
+        struct timespec ts = {0, INV_KAFKA_RETRY_BACKOFF_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return err;
+}
+
 /* Reads [from, to) of topic/partition with the restorer, calling fn per
  * message (in batches). Returns 0, fn's error, or -EIO with the reason logged. */
 typedef int (*read_fn)(inv_kworker *w, const rd_kafka_message_t *m, void *ctx);
@@ -469,8 +486,7 @@ static int cmp_i64(const void *a, const void *b) {
  * DLQ backwards in chunks until a record older than resume shows up. */
 static int dlq_scan(inv_kworker *w, int32_t p, kw_part *ps) {
     int64_t lo, hi;
-    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-        w->restorer, w->topic_dlq, p, &lo, &hi, INV_KAFKA_REQUEST_TIMEOUT_MS);
+    rd_kafka_resp_err_t err = watermarks(w, w->topic_dlq, p, &lo, &hi);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         log_error("partition %d: DLQ watermarks: %s", p, rd_kafka_err2str(err));
         return -EIO;
@@ -520,8 +536,7 @@ static int cmd_assign(inv_kworker *w, const kw_cmd *c) {
         return -EIO;
     }
     int64_t lo, hi;
-    rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(
-        w->restorer, w->topic_stock_levels, p, &lo, &hi, INV_KAFKA_REQUEST_TIMEOUT_MS);
+    rd_kafka_resp_err_t kerr = watermarks(w, w->topic_stock_levels, p, &lo, &hi);
     if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
         log_error("partition %d: changelog watermarks: %s", p, rd_kafka_err2str(kerr));
         return -EIO;
@@ -659,13 +674,23 @@ static int kw_pull(void *ctx, inv_event *events, size_t max, int timeout_ms) {
         return -ECANCELED;
     flush_due(w);
     if (w->flush_blocked) { /* backpressure: no new input until the flush is out */
+        STAT_ADD(w->stats.flush_stalls, 1);
         rd_kafka_poll(w->producer, 10);
         return 0;
     }
     int64_t to_flush_ms = (w->next_flush_ns - now_ns()) / 1000000;
     if (to_flush_ms < timeout_ms) timeout_ms = to_flush_ms < 0 ? 0 : (int)to_flush_ms;
     if (max > INV_BATCH_EVENTS_MAX) max = INV_BATCH_EVENTS_MAX;
+    int64_t t0 = now_ns();
+    if (log_enabled(INV_LOG_DEBUG) && t0 > w->next_debug_ns) {
+        w->next_debug_ns = t0 + 1000000000;
+        log_debug("worker %u: %" PRIu64 " messages, %" PRIu64 " stock records, %.3f s waiting, "
+                  "%d in the producer queue",
+                  w->prm.index, w->stats.messages, w->stats.stock_records,
+                  (double)w->stats.consume_wait_ns / 1e9, rd_kafka_outq_len(w->producer));
+    }
     ssize_t n = rd_kafka_consume_batch_queue(w->queue, timeout_ms, w->msgs, max);
+    STAT_ADD(w->stats.consume_wait_ns, (uint64_t)(now_ns() - t0));
     if (n <= 0) return 0;
     w->msgs_count = (size_t)n;
     STAT_ADD(w->stats.messages, (uint64_t)n);
@@ -915,6 +940,8 @@ void kworker_get_stats(const inv_kworker *w, inv_kworker_stats *out) {
     out->flushes = __atomic_load_n(&s->flushes, __ATOMIC_RELAXED);
     out->commits_stored = __atomic_load_n(&s->commits_stored, __ATOMIC_RELAXED);
     out->restored_keys = __atomic_load_n(&s->restored_keys, __ATOMIC_RELAXED);
+    out->flush_stalls = __atomic_load_n(&s->flush_stalls, __ATOMIC_RELAXED);
+    out->consume_wait_ns = __atomic_load_n(&s->consume_wait_ns, __ATOMIC_RELAXED);
     out->partitions_active = __atomic_load_n(&s->partitions_active, __ATOMIC_RELAXED);
     out->partitions_broken = __atomic_load_n(&s->partitions_broken, __ATOMIC_RELAXED);
 }

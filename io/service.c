@@ -45,6 +45,7 @@ typedef struct svc {
     uint32_t workers_count;
     bool engine_started;
     int32_t assigned; /* partitions assigned to this member now */
+    bool rebalanced;  /* the rebalance callback has run at least once */
     int fatal;        /* set by the rebalance callback on an unrecoverable error */
     bool bootstrap_written;
 } svc;
@@ -53,6 +54,11 @@ static int64_t mono_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void retry_pause(void) {
+    struct timespec ts = {0, INV_KAFKA_RETRY_BACKOFF_MS * 1000000L};
+    nanosleep(&ts, NULL);
 }
 
 /* --- rebalance (control thread, inside rd_kafka_consumer_poll) -------------- */
@@ -73,10 +79,11 @@ static void forward(svc *s, int32_t p, rd_kafka_queue_t *to) {
 static int on_assign(svc *s, rd_kafka_topic_partition_list_t *parts) {
     rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(parts);
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-    for (int tries = 0; tries < 5; tries++) {
+    for (int tries = 0; tries < INV_KAFKA_RETRIES_MAX; tries++) {
         err = rd_kafka_committed(s->consumer, committed, INV_KAFKA_REQUEST_TIMEOUT_MS);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
         log_warn("reading committed offsets: %s; retrying", rd_kafka_err2str(err));
+        retry_pause();
     }
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         log_error("reading committed offsets: %s", rd_kafka_err2str(err));
@@ -93,8 +100,13 @@ static int on_assign(svc *s, rd_kafka_topic_partition_list_t *parts) {
             break;
         }
         int64_t lo = 0, hi = 0;
-        err = rd_kafka_query_watermark_offsets(s->consumer, tp->topic, p, &lo, &hi,
-                                               INV_KAFKA_REQUEST_TIMEOUT_MS);
+        for (int tries = 0; tries < INV_KAFKA_RETRIES_MAX; tries++) {
+            err = rd_kafka_query_watermark_offsets(s->consumer, tp->topic, p, &lo, &hi,
+                                                   INV_KAFKA_REQUEST_TIMEOUT_MS);
+            if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+            log_warn("partition %d: watermarks: %s; retrying", p, rd_kafka_err2str(err));
+            retry_pause();
+        }
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             log_error("partition %d: watermarks: %s", p, rd_kafka_err2str(err));
             rc = -EIO;
@@ -159,6 +171,7 @@ static void on_revoke(svc *s, rd_kafka_topic_partition_list_t *parts, bool lost)
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque) {
     svc *s = opaque;
+    s->rebalanced = true;
     bool coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     rd_kafka_error_t *e = NULL;
     rd_kafka_resp_err_t aerr = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -369,7 +382,7 @@ static void maybe_write_bootstrap(svc *s) {
 }
 
 static void log_stats(svc *s) {
-    uint64_t msgs = 0, dlq = 0, stock = 0, skipped = 0;
+    uint64_t msgs = 0, dlq = 0, stock = 0, skipped = 0, stalls = 0, wait_ns = 0;
     uint32_t active = 0, broken = 0;
     for (uint32_t w = 0; w < s->workers_count; w++) {
         inv_kworker_stats ks;
@@ -378,6 +391,8 @@ static void log_stats(svc *s) {
         dlq += ks.dlq_records;
         skipped += ks.dlq_skipped;
         stock += ks.stock_records;
+        stalls += ks.flush_stalls;
+        wait_ns += ks.consume_wait_ns;
         active += ks.partitions_active;
         broken += ks.partitions_broken;
     }
@@ -390,8 +405,10 @@ static void log_stats(svc *s) {
     }
     log_info("stats: %" PRIu64 " messages, %" PRIu64 " events applied in %" PRIu64
              " batches, %" PRIu64 " stock-level records, %" PRIu64
-             " DLQ records (%" PRIu64 " already there), %u partitions active, %u stopped",
-             msgs, events, batches, stock, dlq, skipped, active, broken);
+             " DLQ records (%" PRIu64 " already there), %u partitions active, %u stopped; "
+             "%" PRIu64 " flush stalls, %.1f s waiting for input",
+             msgs, events, batches, stock, dlq, skipped, active, broken, stalls,
+             (double)wait_ns / 1e9);
 }
 
 static bool worker_failed(svc *s) {
@@ -420,7 +437,13 @@ static int ensure_dir(const char *dir, char *errstr, size_t errstr_len) {
  * ends the workers and frees it all. Returns the first error. */
 static int shutdown_all(svc *s) {
     int rc = 0;
-    if (s->consumer) {
+    /* librdkafka 2.0.2's cooperative-sticky assignor asserts when a consumer
+     * that was never assigned leaves the group (librdkafka issue 4312, fixed in
+     * 2.3.0). Such a consumer owns nothing to flush or commit, so it is
+     * destroyed without the close handshake; the group drops it after its
+     * session timeout. */
+    bool close_consumer = s->consumer != NULL && s->rebalanced;
+    if (close_consumer) {
         log_info("shutting down: final flush and commit of every owned partition");
         rd_kafka_resp_err_t err = rd_kafka_consumer_close(s->consumer);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) log_warn("consumer close: %s", rd_kafka_err2str(err));
@@ -431,7 +454,9 @@ static int shutdown_all(svc *s) {
         if (e != 0 && e != -ECANCELED) rc = e;
     }
     for (uint32_t w = 0; w < s->workers_count; w++) kworker_destroy(s->workers[w]);
-    if (s->consumer) rd_kafka_destroy(s->consumer);
+    if (s->consumer)
+        rd_kafka_destroy_flags(s->consumer,
+                               close_consumer ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     engine_destroy(s->engine);
     if (s->base) rd_kafka_conf_destroy(s->base);
     embedded_kafka_stop(s->embedded);

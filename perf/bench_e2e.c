@@ -146,6 +146,9 @@ static double bare_consume(const char *brokers, const char *topic, long n) {
 
 /* Runs invsyncd on the topics; returns events/s from "all restored" to
  * "committed offsets at the end of every partition". */
+static const char *extra_x[8]; /* --x=NAME=VALUE: passed to invsyncd as -X */
+static int extra_x_count;
+
 static double run_invsyncd(const char *invsyncd, const char *brokers, const char *prefix,
                            int workers, long n, const int64_t *hi) {
     char canon[256], stock[256], dlq[256], group[256], dir[256], wk[16];
@@ -161,10 +164,17 @@ static double run_invsyncd(const char *invsyncd, const char *brokers, const char
     if (pid == 0) {
         dup2(pipefd[1], 2);
         close(pipefd[0]);
-        execl(invsyncd, invsyncd, "--brokers", brokers, "--group", group, "--workers", wk,
-              "--topic-canonical", canon, "--topic-stock-levels", stock, "--topic-dlq", dlq,
-              "--data-dir", dir, "--http", "off", "-X", "auto.commit.interval.ms=100",
-              (char *)NULL);
+        const char *av[40] = {invsyncd, "--brokers", brokers, "--group", group, "--workers", wk,
+                              "--topic-canonical", canon, "--topic-stock-levels", stock,
+                              "--topic-dlq", dlq, "--data-dir", dir, "--http", "off", "-X",
+                              "auto.commit.interval.ms=100"};
+        int ac = 19;
+        for (int i = 0; i < extra_x_count; i++) {
+            av[ac++] = "-X";
+            av[ac++] = extra_x[i];
+        }
+        av[ac] = NULL;
+        execv(invsyncd, (char *const *)av);
         _exit(127);
     }
     close(pipefd[1]);
@@ -245,9 +255,10 @@ int main(int argc, char **argv) {
         else if (!strncmp(argv[i], "--keys=", 7)) keys = atol(argv[i] + 7);
         else if (!strncmp(argv[i], "--workers=", 10)) workers_list = argv[i] + 10;
         else if (!strncmp(argv[i], "--invsyncd=", 11)) invsyncd = argv[i] + 11;
+        else if (!strncmp(argv[i], "--x=", 4) && extra_x_count < 8) extra_x[extra_x_count++] = argv[i] + 4;
         else {
             fprintf(stderr, "usage: bench-e2e [--brokers=HOST:PORT] [--events=N] [--keys=N] "
-                            "[--workers=1,2] [--invsyncd=PATH]\n");
+                            "[--workers=1,2] [--invsyncd=PATH] [--x=NAME=VALUE (invsyncd -X)]\n");
             return 2;
         }
     }

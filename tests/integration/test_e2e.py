@@ -1,0 +1,860 @@
+#!/usr/bin/env python3
+"""test_e2e.py - end-to-end tests of invsyncd against Kafka, judged by a ground-truth model.
+
+    python3 tests/integration/test_e2e.py --invsyncd build/invsyncd [--case NAME]... [--seed N]
+        [--bootstrap HOST:PORT [--fresh-topics-prefix [PREFIX]]] [--real-broker]
+
+Brokers: with --bootstrap (or KAFKA_BOOTSTRAP) the tests use that cluster; with --real-broker
+they start one Apache Kafka broker (tests/kafka/kafka-broker.sh) for the run; otherwise each case
+starts its own librdkafka mock cluster (build/invsync-mock-kafka), which outlives every kill of
+invsyncd. On a real or external broker every case uses fresh topics named PREFIX + the default
+names (invsyncd creates them) unless --shared-topics says to use the default topics as they are.
+
+Cases (default: exact, kill9, two_instances):
+  exact          a generated stream with duplicates and invalid messages, then one invsyncd;
+                 stock levels must equal the model exactly, every invalid message must be in the
+                 DLQ exactly once with its reason, key and bytes; SIGTERM must exit 0.
+  kill9          events stream in while invsyncd is killed with SIGKILL at seeded random moments
+                 and restarted (once with its data directory wiped: a move to a new host).
+  two_instances  two invsyncd in one group; one is killed -9 mid-stream and the survivor takes its
+                 partitions.
+  harness        no invsyncd: produce a stream and check that what the broker holds is what the
+                 generator meant (the test's own plumbing).
+  sigterm_startup  SIGTERM during start-up and the first rebalance must exit 0 (not default).
+
+The ground truth is computed from the canonical topic as read back (partition, offset, key,
+bytes), never from what the generator intended. Exit status 0 when every case passed, else 1.
+"""
+
+import argparse
+import collections
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, HERE)
+import invsync_model as model  # noqa: E402
+import kafka_util as ku  # noqa: E402
+
+DEFAULT_TOPICS = ("inventory.events.canonical", "inventory.stock-levels", "inventory.events.dlq")
+PARTITIONS = 12
+DLQ_HEADERS = ("invsync.reason", "invsync.reason.text", "invsync.source.topic",
+               "invsync.source.partition", "invsync.source.offset", "invsync.version")
+T0 = time.monotonic()
+
+
+def log(case, msg):
+    print("[%6.1fs] [%s] %s" % (time.monotonic() - T0, case, msg), flush=True)
+
+
+class CaseFailed(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Brokers.
+
+class Broker:
+    """Where a case's topics live: bootstrap, topic names, and the invsyncd flags naming them.
+    fresh: the topics are new and invsyncd creates them (real or external broker)."""
+
+    def __init__(self, bootstrap, topics, fresh, stop=None):
+        self.bootstrap = bootstrap
+        self.canonical, self.stock, self.dlq = topics
+        self.fresh = fresh
+        self._stop = stop
+
+    def topic_flags(self):
+        if (self.canonical, self.stock, self.dlq) == DEFAULT_TOPICS:
+            return []
+        return ["--topic-canonical", self.canonical, "--topic-stock-levels", self.stock,
+                "--topic-dlq", self.dlq]
+
+    def stop(self):
+        if self._stop:
+            self._stop()
+            self._stop = None
+
+
+def start_mock(path, workdir, case):
+    """Starts build/invsync-mock-kafka (the invsync topics, 12 partitions each) and returns a
+    Broker that stops it."""
+    if not os.access(path, os.X_OK):
+        raise CaseFailed("mock broker %s not found or not executable (run make)" % path)
+    bfile = os.path.join(workdir, "mock.bootstrap")
+    logf = open(os.path.join(workdir, "mock.log"), "ab")
+    p = subprocess.Popen([path, "--bootstrap-file", bfile], stdout=logf, stderr=logf,
+                         stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while not os.path.exists(bfile):
+        if p.poll() is not None:
+            raise CaseFailed("mock broker exited %d at start; see %s/mock.log"
+                             % (p.returncode, workdir))
+        if time.monotonic() > deadline:
+            p.kill()
+            raise CaseFailed("mock broker wrote no %s within 20 s" % bfile)
+        time.sleep(0.05)
+    with open(bfile) as f:
+        bootstrap = f.read().strip()
+
+    def stop():
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        logf.close()
+
+    log(case, "mock broker pid %d at %s" % (p.pid, bootstrap))
+    return Broker(bootstrap, DEFAULT_TOPICS, False, stop)
+
+
+def start_real_broker(workdir):
+    script = os.path.join(ROOT, "tests", "kafka", "kafka-broker.sh")
+    d = os.path.join(workdir, "kafka")
+    p = subprocess.run(["bash", script, "start", d], stdout=subprocess.PIPE, timeout=600)
+    out = p.stdout.decode()
+    if p.returncode != 0 or "KAFKA_BOOTSTRAP=" not in out:
+        raise CaseFailed("kafka-broker.sh start failed (exit %d)" % p.returncode)
+    bootstrap = out.split("KAFKA_BOOTSTRAP=", 1)[1].split()[0]
+
+    def stop():
+        subprocess.run(["bash", script, "stop", d], timeout=60)
+
+    return bootstrap, stop
+
+
+# ---------------------------------------------------------------------------------------------
+# invsyncd processes.
+
+class Service:
+    """One invsyncd identity (its data directory and log); restartable."""
+
+    def __init__(self, args, broker, case, name, group, data_dir, extra):
+        self.args = args
+        self.broker = broker
+        self.case = case
+        self.name = name
+        self.group = group
+        self.data_dir = data_dir
+        self.extra = extra
+        self.proc = None
+        self.starts = 0
+        self.log_path = data_dir.rstrip("/") + ".log"
+        self.logf = open(self.log_path, "ab")
+
+    def cmd(self):
+        return ([self.args.invsyncd, "--brokers", self.broker.bootstrap, "--group", self.group,
+                 "--data-dir", self.data_dir, "--flush-interval-ms", "50", "--http", "off",
+                 "--workers", str(self.args.workers)]
+                + self.broker.topic_flags() + self.extra + self.args.invsyncd_arg)
+
+    def start(self):
+        os.makedirs(self.data_dir, exist_ok=True)
+        self.starts += 1
+        self.logf.write(("\n=== start #%d: %s\n" % (self.starts, " ".join(self.cmd()))).encode())
+        self.logf.flush()
+        self.proc = subprocess.Popen(self.cmd(), stdout=self.logf, stderr=self.logf,
+                                     stdin=subprocess.DEVNULL)
+        self.started_at = time.monotonic()
+        log(self.case, "%s started (pid %d, start #%d)" % (self.name, self.proc.pid, self.starts))
+        return self.proc
+
+    def uptime(self):
+        return time.monotonic() - self.started_at if self.proc else 0.0
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill9(self):
+        assert self.alive()
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.logf.write(b"\n=== SIGKILL by the test\n")
+        self.logf.flush()
+
+    def terminate(self, timeout=30):
+        """SIGTERM; returns the exit code, or None when it did not exit within timeout (then
+        it is killed)."""
+        if not self.alive():
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+    def cleanup(self):
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait()
+        self.logf.close()
+
+    def owned(self):
+        """Partitions this incarnation owns as its log says ("partition N assigned" minus
+        "partition N: revoked/lost"), or None when the log has no such lines yet."""
+        try:
+            with open(self.log_path, "rb") as f:
+                text = f.read().decode(errors="replace")
+        except OSError:
+            return None
+        text = text.rsplit("\n=== start #", 1)[-1]
+        owned, seen = set(), False
+        for m in re.finditer(r"partition (\d+)(?: assigned|: (revoked|lost))", text):
+            seen = True
+            if m.group(2):
+                owned.discard(int(m.group(1)))
+            else:
+                owned.add(int(m.group(1)))
+        return owned if seen else None
+
+    def tail(self, n=30):
+        try:
+            with open(self.log_path, "rb") as f:
+                lines = f.read().decode(errors="replace").splitlines()
+        except OSError:
+            return "(no log)"
+        return "\n".join("    | " + x for x in lines[-n:])
+
+
+# ---------------------------------------------------------------------------------------------
+# Expectations and the check.
+
+class Expectation:
+    """What the topics must hold: the ground truth of the canonical topic as read back."""
+
+    def __init__(self, broker, case, since=None):
+        recs = ku.consume_all(broker.bootstrap, broker.canonical)
+        self.canonical = recs
+        self.truth = model.GroundTruth(PARTITIONS).feed_records(recs)
+        self.stock = self.truth.expected_stock()
+        since = since or {}
+        # The invalid records this case is judged on (all, unless the topics are shared).
+        self.dlq = {po: v for po, v in self.truth.dlq.items() if po[1] >= since.get(po[0], 0)}
+        self.since = since
+        c = self.truth.counts
+        log(case, "ground truth: %d records read back, %d applied, %d duplicates, %d invalid, "
+                  "%d keys" % (len(recs), c["applied"], c["duplicate"], c["invalid"],
+                               len(self.stock)))
+        if self.truth.window_overflowed():
+            log(case, "WARNING: the stream left the dedup window (%d ids expired or evicted)"
+                % self.truth.window_overflowed())
+
+
+def verify_produced(case, exp, msgs):
+    """The harness check: the canonical records at offsets >= exp.since hold exactly the
+    generated messages (key and bytes), explicitly partitioned ones in their partition, each
+    judged by the model as the generator meant. Raises CaseFailed with the differences."""
+    recs = [r for r in exp.canonical if r.offset >= exp.since.get(r.partition, 0)]
+    want = collections.Counter((m.key, m.value) for m in msgs)
+    got = collections.Counter((r.key, r.value) for r in recs)
+    problems = []
+    for kv in (want - got):
+        problems.append("generated but not read back: key=%r value=%r" % (kv[0], kv[1][:100]))
+    for kv in (got - want):
+        problems.append("read back but not generated: key=%r value=%r" % (kv[0], kv[1][:100]))
+    intended = {}
+    for m in msgs:
+        intended.setdefault((m.key, m.value), m)
+    for r in recs:
+        m = intended.get((r.key, r.value))
+        if m is None:
+            continue
+        if m.partition is not None and r.partition != m.partition:
+            problems.append("%r produced to partition %d is in %d" % (m, m.partition,
+                                                                      r.partition))
+        reason, _ = model.classify(r.partition, r.key, r.value, PARTITIONS)
+        if reason != m.reason:
+            problems.append("%s@%d judged %s, generated as %s (%s)" % (
+                r.partition, r.offset, reason, m.reason, m.variant))
+    if problems:
+        raise CaseFailed("the produced stream is not what was generated (%d problems):\n  %s"
+                         % (len(problems), "\n  ".join(problems[:20])))
+    log(case, "harness: %d records read back = the %d generated messages, each judged as meant"
+        % (len(recs), len(msgs)))
+
+
+def check_state(exp, broker, variants, final=False):
+    """Compares the stock-levels and DLQ topics with exp. Returns (ok, lines, progress)."""
+    lines = []
+    stock_recs = ku.consume_all(broker.bootstrap, broker.stock)
+    latest, multi = ku.latest_by_key(stock_recs)
+    for k, parts in sorted(multi.items()):
+        lines.append("stock-levels key %r is in partitions %s (must be one, the input's)"
+                     % (k, parts))
+    misplaced = [r for r in stock_recs
+                 if r.key is not None and r.partition != model.partition_for(r.key, PARTITIONS)]
+    for r in misplaced[:10]:
+        lines.append("stock-levels record %r in partition %d, murmur2 says %d"
+                     % (r.key, r.partition, model.partition_for(r.key, PARTITIONS)))
+    if misplaced:
+        lines.append("%d stock-level records in a partition other than their key's"
+                     % len(misplaced))
+    got = {}
+    order_bad = []
+    for k, r in latest.items():
+        if r.key is None:
+            lines.append("stock-levels record without a key at %d@%d" % (r.partition, r.offset))
+            continue
+        if r.value is None:
+            continue  # a tombstone: the key is absent
+        try:
+            v = json.loads(r.value, object_pairs_hook=collections.OrderedDict)
+        except ValueError:
+            lines.append("stock-levels %r: value is not JSON: %r" % (k, r.value[:200]))
+            continue
+        got[k.decode(errors="replace")] = v
+        if list(v) != list(model.STOCK_FIELDS):
+            order_bad.append(k)
+    diff, summary = model.diff_stock(exp.stock, got)
+    equal_keys = sum(1 for k in exp.stock if got.get(k) == dict(exp.stock[k])
+                     and all(type(got[k][f]) is type(exp.stock[k][f]) for f in exp.stock[k]))
+    if diff:
+        lines.append("stock-levels differ from the model: %s" % ", ".join(
+            "%s: %d" % kv for kv in sorted(summary.items())))
+        lines += ["  " + x for x in diff]
+    if order_bad and final:  # informative: the contract compares parsed fields
+        print("note: %d stock-level records do not have the field order %s (e.g. %r)"
+              % (len(order_bad), ",".join(model.STOCK_FIELDS), order_bad[0]), flush=True)
+    # DLQ.
+    dlq_recs = ku.consume_all(broker.bootstrap, broker.dlq)
+    by_src = collections.defaultdict(list)
+    dlq_problems = []
+    for r in dlq_recs:
+        try:
+            src = (int(r.header("invsync.source.partition")),
+                   int(r.header("invsync.source.offset")))
+        except (TypeError, ValueError):
+            dlq_problems.append("DLQ record %d@%d has no usable invsync.source.partition/offset "
+                                "headers: %r" % (r.partition, r.offset, r.headers))
+            continue
+        if src[1] < exp.since.get(src[0], 0):
+            continue  # shared topics: not this case's
+        by_src[src].append(r)
+    dlq_ok = 0
+    for src, (reason, key, value) in sorted(exp.dlq.items()):
+        rs = by_src.get(src, [])
+        what = "canonical %d@%d (expected %s%s)" % (
+            src[0], src[1], reason,
+            ", variant " + variants[(key, value)] if variants.get((key, value)) else "")
+        if not rs:
+            dlq_problems.append("DLQ missing: %s key=%r value=%r" % (what, key, value[:80]))
+            continue
+        if len(rs) > 1:
+            dlq_problems.append("DLQ has %d records for %s (at %s): exactly once is broken"
+                                % (len(rs), what, ", ".join("%d@%d" % (x.partition, x.offset)
+                                                             for x in rs)))
+        r = rs[0]
+        bad = []
+        if r.header("invsync.reason") != reason:
+            bad.append("invsync.reason %r, expected %r" % (r.header("invsync.reason"), reason))
+        if r.header("invsync.source.topic") != broker.canonical:
+            bad.append("invsync.source.topic %r, expected %r"
+                       % (r.header("invsync.source.topic"), broker.canonical))
+        for h in DLQ_HEADERS:
+            if r.header_count(h) != 1:
+                bad.append("header %s present %d times" % (h, r.header_count(h)))
+        if not r.header("invsync.reason.text"):
+            bad.append("empty invsync.reason.text")
+        if r.key != key:
+            bad.append("key %r, expected the original %r" % (r.key, key))
+        if r.value != value:
+            bad.append("value %r, expected the original %r" % (r.value, value))
+        if bad:
+            dlq_problems.append("DLQ %d@%d for %s: %s" % (r.partition, r.offset, what,
+                                                           "; ".join(bad)))
+        elif len(rs) == 1:
+            dlq_ok += 1
+    for src in sorted(set(by_src) - set(exp.dlq)):
+        r = by_src[src][0]
+        dlq_problems.append("DLQ has %d record(s) for canonical %d@%d, which the model applies "
+                            "(reason %r, key %r)" % (len(by_src[src]), src[0], src[1],
+                                                    r.header("invsync.reason"), r.key))
+    if dlq_problems:
+        lines.append("DLQ differs from the model (%d problems):" % len(dlq_problems))
+        lines += ["  " + x for x in dlq_problems[:40]]
+        if len(dlq_problems) > 40:
+            lines.append("  ... and %d more" % (len(dlq_problems) - 40))
+    progress = "stock %d/%d keys equal (%d records), DLQ %d/%d exact (%d records)" % (
+        equal_keys, len(exp.stock), len(stock_recs), dlq_ok, len(exp.dlq), len(dlq_recs))
+    return not lines, lines, progress
+
+
+def wait_converged(case, exp, broker, variants, services, timeout):
+    """Polls until the topics equal the model, or fails with the diff after timeout s. Fails at
+    once when a service that should run has exited."""
+    deadline = time.monotonic() + timeout
+    last_print = 0
+    while True:
+        for s in services:
+            if not s.alive():
+                hint = ""
+                if s.proc.returncode == 0 and "stop requested" in s.tail(40):
+                    hint = " (a clean stop: something outside the test sent it SIGTERM/SIGINT)"
+                raise CaseFailed("%s exited with %s while the test waited for it%s; log tail:\n%s"
+                                 % (s.name, s.proc.returncode, hint, s.tail()))
+        ok, lines, progress = check_state(exp, broker, variants)
+        if ok:
+            log(case, "converged: " + progress)
+            return
+        now = time.monotonic()
+        if now > deadline:
+            raise CaseFailed("no convergence within %d s: %s\n%s\n%s" % (
+                timeout, progress, "\n".join(lines),
+                "\n".join("%s log tail:\n%s" % (s.name, s.tail(15)) for s in services)))
+        if now - last_print > 5:
+            log(case, "waiting: " + progress)
+            last_print = now
+        time.sleep(1.0)
+
+
+def wait_in_group(case, svc, timeout=30):
+    """Waits until svc's log shows it owns partitions (bounded; a log without such lines is
+    taken as owning after 10 s). A SIGTERM before that is the separate sigterm_startup case."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and svc.alive():
+        owned = svc.owned()
+        if owned or (owned is None and svc.uptime() > 10):
+            return
+        time.sleep(0.2)
+    log(case, "note: %s shows no owned partitions after %d s" % (svc.name, timeout))
+
+
+def final_check(case, exp, broker, variants, services):
+    """After every service stopped: the topics must still equal the model (a late duplicate
+    stock record or DLQ record would show here)."""
+    for s in services:
+        wait_in_group(case, s)
+    for s in services:
+        log(case, "%s: SIGTERM" % s.name)
+        t = time.monotonic()
+        rc = s.terminate(30)
+        if rc is None:
+            raise CaseFailed("%s did not exit within 30 s of SIGTERM; log tail:\n%s"
+                             % (s.name, s.tail()))
+        if rc != 0:
+            raise CaseFailed("%s exited %d after SIGTERM (want 0); log tail:\n%s"
+                             % (s.name, rc, s.tail()))
+        log(case, "%s exited 0 after %.1f s" % (s.name, time.monotonic() - t))
+    ok, lines, progress = check_state(exp, broker, variants, final=True)
+    if not ok:
+        raise CaseFailed("after shutdown the topics differ from the model: %s\n%s"
+                         % (progress, "\n".join(lines)))
+    log(case, "final state equals the model: " + progress)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases.
+
+class Case:
+    def __init__(self, args, name, workdir, broker, seed):
+        self.args = args
+        self.name = name
+        self.workdir = workdir
+        self.broker = broker
+        self.seed = seed
+        self.services = []
+        self.rng = random.Random(seed * 7919 + sum(map(ord, name)))
+        self.group = "invsync-e2e-%s-%s" % (name, uuid.uuid4().hex[:8])
+        self.tag = "" if broker.fresh or not args.bootstrap else uuid.uuid4().hex[:6]
+
+    def service(self, name, extra=()):
+        s = Service(self.args, self.broker, self.name, name, self.group,
+                    os.path.join(self.workdir, name + "-data"), list(extra))
+        self.services.append(s)
+        return s
+
+    def generate(self, n):
+        gen = model.EventGenerator(seed=self.seed, skus=self.args.skus,
+                                   locations=self.args.locations, partitions=PARTITIONS,
+                                   dup_rate=self.args.dup_rate,
+                                   invalid_rate=self.args.invalid_rate, run_tag=self.tag)
+        msgs = gen.generate(n)
+        kinds = collections.Counter(m.kind for m in msgs)
+        log(self.name, "generated %d messages (seed %d): %d valid, %d duplicates, %d invalid "
+                       "of %d kinds" % (n, self.seed, kinds["valid"], kinds["duplicate"],
+                                        kinds["invalid"],
+                                        len({m.reason for m in msgs if m.reason})))
+        return msgs
+
+    def topics_ready(self):
+        ku.wait_topics(self.broker.bootstrap,
+                       (self.broker.canonical, self.broker.stock, self.broker.dlq), PARTITIONS,
+                       timeout=60 if self.broker.fresh else 15)
+
+    def start_offsets(self):
+        if self.broker.fresh or not self.args.bootstrap:
+            return {}
+        return ku.end_offsets(self.broker.bootstrap, self.broker.canonical, PARTITIONS)
+
+    def produce(self, msgs):
+        ku.produce(self.broker.bootstrap, self.broker.canonical,
+                   [(m.partition, m.key, m.value) for m in msgs])
+
+    def cleanup(self):
+        for s in self.services:
+            s.cleanup()
+
+
+def variants_of(msgs):
+    return {(m.key, m.value): "%s/%s" % (m.reason, m.variant) for m in msgs if m.reason}
+
+
+def chunked(msgs, rng, lo, hi):
+    out = []
+    i = 0
+    while i < len(msgs):
+        n = rng.randint(lo, hi)
+        out.append(msgs[i:i + n])
+        i += n
+    return out
+
+
+class Producer(threading.Thread):
+    """Streams chunks to the canonical topic with pauses; records any failure."""
+
+    def __init__(self, case, chunks, pause):
+        super().__init__(daemon=True)
+        self.case = case
+        self.chunks = chunks
+        self.pause = pause
+        self.error = None
+        self.sent_chunks = 0
+        self.half = threading.Event()
+
+    def run(self):
+        try:
+            for i, ch in enumerate(self.chunks):
+                self.case.produce(ch)
+                self.sent_chunks = i + 1
+                log(self.case.name, "produced chunk %d/%d (%d messages)"
+                    % (i + 1, len(self.chunks), len(ch)))
+                if self.sent_chunks * 2 >= len(self.chunks):
+                    self.half.set()
+                time.sleep(self.case.rng.uniform(*self.pause))
+        except Exception as e:  # reported by the case
+            self.error = e
+        finally:
+            self.half.set()
+
+
+def case_harness(c):
+    msgs = c.generate(c.args.events or 5000)
+    if c.broker.fresh:
+        raise CaseFailed("the harness case needs existing topics (mock or --shared-topics)")
+    c.topics_ready()
+    since = c.start_offsets()
+    c.produce(msgs)
+    exp = Expectation(c.broker, c.name, since)
+    verify_produced(c.name, exp, msgs)
+    if len(exp.dlq) != sum(1 for m in msgs if m.kind == "invalid"):
+        raise CaseFailed("model expects %d DLQ records, generator made %d invalid messages"
+                         % (len(exp.dlq), sum(1 for m in msgs if m.kind == "invalid")))
+
+
+def case_exact(c):
+    msgs = c.generate(c.args.events or 20000)
+    svc = c.service("invsyncd")
+    if c.broker.fresh:  # invsyncd creates the topics; the stream arrives live
+        svc.start()
+        c.topics_ready()
+        since = {}
+        c.produce(msgs)
+        log(c.name, "produced %d messages" % len(msgs))
+    else:  # the backlog is there before invsyncd starts
+        c.topics_ready()
+        since = c.start_offsets()
+        c.produce(msgs)
+        log(c.name, "produced %d messages" % len(msgs))
+        svc.start()
+    exp = Expectation(c.broker, c.name, since)
+    verify_produced(c.name, exp, msgs)
+    wait_converged(c.name, exp, c.broker, variants_of(msgs), [svc], c.args.timeout)
+    final_check(c.name, exp, c.broker, variants_of(msgs), [svc])
+
+
+def group_timeouts(args):
+    """Short consumer-group session timeouts, so that a killed member leaves the group in
+    seconds instead of librdkafka's default 45 s (a restart waits for that in its rebalance)."""
+    return ["-X", "session.timeout.ms=%d" % args.session_timeout_ms,
+            "-X", "heartbeat.interval.ms=%d" % max(100, args.session_timeout_ms // 6)]
+
+
+def stock_end(c):
+    return sum(ku.end_offsets(c.broker.bootstrap, c.broker.stock, PARTITIONS).values())
+
+
+def wait_progress(c, svc, before, prod, timeout=20):
+    """Waits until svc owns partitions (per its log) and the stock-levels topic grew past
+    `before` records; once the producer is done (there may be nothing left to flush), owning
+    partitions is enough. Returns a description of what was seen."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not svc.alive():
+            raise CaseFailed("%s exited %s by itself; log tail:\n%s"
+                             % (svc.name, svc.proc.returncode, svc.tail()))
+        owned = svc.owned()
+        grown = stock_end(c) - before
+        # No "assigned" log line yet: not in the group yet, unless the log format changed
+        # (then 10 s of uptime stand in for it).
+        in_group = bool(owned) if owned is not None else svc.uptime() > 10
+        if in_group and (grown > 0 or not prod.is_alive()):
+            return "%s partitions, +%d stock records%s" % (
+                "?" if owned is None else len(owned), grown,
+                "" if prod.is_alive() else ", stream complete")
+        time.sleep(0.2)
+    return "no progress within %d s" % timeout
+
+
+def case_kill9(c):
+    msgs = c.generate(c.args.events or 20000)
+    svc = c.service("invsyncd", group_timeouts(c.args))
+    since = {}
+    if not c.broker.fresh:
+        c.topics_ready()
+        since = c.start_offsets()
+    svc.start()
+    if c.broker.fresh:
+        c.topics_ready()
+    prod = Producer(c, chunked(msgs, c.rng, 500, 1500), (0.6, 1.6))
+    prod.start()
+    kills = c.args.kills
+    wipe_at = c.rng.randrange(kills) if kills and not c.args.no_wipe else -1
+    for i in range(kills):
+        before = stock_end(c)
+        if c.rng.random() < 0.25:  # while it restores, joins the group or replays
+            time.sleep(c.rng.uniform(0.05, 1.0))
+            seen = "during start-up"
+        else:  # mid-stream: after it owned partitions and flushed something
+            seen = wait_progress(c, svc, before, prod)
+            time.sleep(c.rng.uniform(0.0, 1.5))
+        if not svc.alive():
+            raise CaseFailed("invsyncd exited %s by itself; log tail:\n%s"
+                             % (svc.proc.returncode, svc.tail()))
+        svc.kill9()
+        what = "SIGKILL #%d/%d %s (after chunk %d/%d)" % (
+            i + 1, kills, seen, prod.sent_chunks, len(prod.chunks))
+        if i == wipe_at:
+            shutil.rmtree(svc.data_dir, ignore_errors=True)
+            what += "; data directory wiped (recovery without local snapshots)"
+        log(c.name, what)
+        time.sleep(c.rng.uniform(0.0, 0.5))
+        svc.start()
+    prod.join()
+    if prod.error:
+        raise CaseFailed("producer failed: %s" % prod.error)
+    exp = Expectation(c.broker, c.name, since)
+    verify_produced(c.name, exp, msgs)
+    wait_converged(c.name, exp, c.broker, variants_of(msgs), [svc], c.args.timeout)
+    final_check(c.name, exp, c.broker, variants_of(msgs), [svc])
+
+
+def case_two_instances(c):
+    msgs = c.generate(c.args.events or 16000)
+    a = c.service("invsyncd-A", group_timeouts(c.args))
+    b = c.service("invsyncd-B", group_timeouts(c.args))
+    since = {}
+    if not c.broker.fresh:
+        c.topics_ready()
+        since = c.start_offsets()
+    a.start()
+    b.start()
+    if c.broker.fresh:
+        c.topics_ready()
+    prod = Producer(c, chunked(msgs, c.rng, 500, 1500), (0.3, 0.9))
+    started = time.monotonic()
+    prod.start()
+    prod.half.wait()
+    # Both members must own partitions before one dies (per their logs; without such log
+    # lines, give the two-member rebalance 8 s of streaming).
+    deadline = time.monotonic() + 30
+    while True:
+        for s in (a, b):
+            if not s.alive():
+                raise CaseFailed("%s exited %s by itself; log tail:\n%s"
+                                 % (s.name, s.proc.returncode, s.tail()))
+        oa, ob = a.owned(), b.owned()
+        if oa is None or ob is None:
+            if time.monotonic() - started > 8:
+                break
+        elif oa and ob and not (oa & ob) and len(oa | ob) == PARTITIONS:
+            break
+        if time.monotonic() > deadline:
+            raise CaseFailed("the two instances did not split the partitions within 30 s "
+                             "(A owns %s, B owns %s)" % (sorted(oa or ()), sorted(ob or ())))
+        time.sleep(0.2)
+    time.sleep(c.rng.uniform(0, 1.5))
+    victim, survivor = (a, b) if c.rng.random() < 0.5 else (b, a)
+    owned = victim.owned()
+    victim.kill9()
+    log(c.name, "SIGKILL %s (owning partitions %s) after chunk %d/%d; %s must take them over"
+        % (victim.name, "?" if owned is None else sorted(owned), prod.sent_chunks,
+           len(prod.chunks), survivor.name))
+    prod.join()
+    if prod.error:
+        raise CaseFailed("producer failed: %s" % prod.error)
+    exp = Expectation(c.broker, c.name, since)
+    verify_produced(c.name, exp, msgs)
+    wait_converged(c.name, exp, c.broker, variants_of(msgs), [survivor], c.args.timeout)
+    owned = survivor.owned()
+    if owned is not None and len(owned) != PARTITIONS:
+        raise CaseFailed("%s owns partitions %s at the end, not all %d"
+                         % (survivor.name, sorted(owned), PARTITIONS))
+    final_check(c.name, exp, c.broker, variants_of(msgs), [survivor])
+
+
+def case_sigterm_startup(c):
+    """SIGTERM at seeded moments of start-up (before and while the consumer group assigns
+    partitions) must still stop invsyncd cleanly: exit 0 within 30 s."""
+    for i, delay in enumerate((0.2, 1.0, 2.0, 3.5)):
+        delay += c.rng.uniform(0, 0.5)
+        svc = c.service("invsyncd-%d" % (i + 1))
+        svc.start()
+        time.sleep(delay)
+        owned = svc.owned()
+        rc = svc.terminate(30)
+        what = "SIGTERM %.1f s after start (%s)" % (
+            delay, "owning %d partitions" % len(owned) if owned else "no partitions yet")
+        if rc != 0:
+            raise CaseFailed("%s: exit %s (want 0); log tail:\n%s" % (what, rc, svc.tail(12)))
+        log(c.name, what + ": exit 0")
+
+
+CASES = collections.OrderedDict((
+    ("exact", case_exact), ("kill9", case_kill9), ("two_instances", case_two_instances),
+    ("harness", case_harness), ("sigterm_startup", case_sigterm_startup),
+))
+DEFAULT_CASES = ("exact", "kill9", "two_instances")
+
+
+# ---------------------------------------------------------------------------------------------
+
+def run_case(args, name, root, shared_broker):
+    workdir = os.path.join(root, name)
+    os.makedirs(workdir)
+    broker = None
+    c = None
+    t = time.monotonic()
+    try:
+        if shared_broker is not None:
+            if args.shared_topics:
+                topics = DEFAULT_TOPICS
+            else:
+                prefix = (args.fresh_topics_prefix or "e2e-%s." % uuid.uuid4().hex[:8]) + \
+                    name + "."
+                topics = tuple(prefix + x for x in DEFAULT_TOPICS)
+            broker = Broker(shared_broker, topics, not args.shared_topics)
+            log(name, "broker %s, topics %s" % (shared_broker, ", ".join(topics)))
+        else:
+            broker = start_mock(args.mock, workdir, name)
+        c = Case(args, name, workdir, broker, args.seed)
+        if name != "harness" and not os.access(args.invsyncd, os.X_OK):
+            raise CaseFailed("%s not found or not executable (run make)" % args.invsyncd)
+        CASES[name](c)
+        log(name, "PASS (%.1f s)" % (time.monotonic() - t))
+        return True
+    except CaseFailed as e:
+        log(name, "FAIL (%.1f s): %s" % (time.monotonic() - t, e))
+    except ku.KafkaError as e:
+        log(name, "FAIL (%.1f s): Kafka I/O: %s" % (time.monotonic() - t, e))
+    except Exception:
+        log(name, "FAIL (%.1f s): test error:\n%s" % (time.monotonic() - t,
+                                                     traceback.format_exc()))
+    finally:
+        if c is not None:
+            c.cleanup()
+        if broker is not None:
+            broker.stop()
+    log(name, "kept for inspection: %s (logs: *.log)" % workdir)
+    return False
+
+
+def main():
+    ap = argparse.ArgumentParser(description="invsync end-to-end tests (see the module doc)")
+    ap.add_argument("--invsyncd", default=os.path.join(ROOT, "build", "invsyncd"))
+    ap.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP"),
+                    help="an existing cluster (default: $KAFKA_BOOTSTRAP; else a mock per case)")
+    ap.add_argument("--real-broker", action="store_true",
+                    help="start a real Apache Kafka broker (tests/kafka/kafka-broker.sh)")
+    ap.add_argument("--mock", default=os.path.join(ROOT, "build", "invsync-mock-kafka"))
+    ap.add_argument("--fresh-topics-prefix", nargs="?", const="", default=None,
+                    help="topic-name prefix on a real/external broker (default: a random one)")
+    ap.add_argument("--shared-topics", action="store_true",
+                    help="use the default topic names as they are on --bootstrap")
+    ap.add_argument("--case", action="append", choices=list(CASES),
+                    help="run this case (repeatable; default: %s)" % ", ".join(DEFAULT_CASES))
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--events", type=int, default=0, help="messages per case (default per case)")
+    ap.add_argument("--skus", type=int, default=200)
+    ap.add_argument("--locations", type=int, default=20)
+    ap.add_argument("--dup-rate", type=float, default=0.03)
+    ap.add_argument("--invalid-rate", type=float, default=0.02)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--kills", type=int, default=5, help="SIGKILLs in the kill9 case")
+    ap.add_argument("--no-wipe", action="store_true",
+                    help="kill9: never wipe the data directory on a restart")
+    ap.add_argument("--timeout", type=int, default=120, help="convergence timeout per case, s")
+    ap.add_argument("--session-timeout-ms", type=int, default=0,
+                    help="consumer-group session timeout for kill9/two_instances (default 3000; "
+                         "6000 with --bootstrap, the broker default minimum)")
+    ap.add_argument("--invsyncd-arg", action="append", default=[],
+                    help="extra argument for every invsyncd (repeatable)")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory on success")
+    args = ap.parse_args()
+    args.invsyncd = os.path.abspath(args.invsyncd)
+    if not args.session_timeout_ms:
+        args.session_timeout_ms = 6000 if args.bootstrap else 3000
+    cases = args.case or list(DEFAULT_CASES)
+    if args.shared_topics and not args.bootstrap:
+        ap.error("--shared-topics needs --bootstrap")
+    if shutil.which(ku.KCAT) is None:
+        print("kcat not found: apt-get install kcat", file=sys.stderr)
+        return 1
+    root = tempfile.mkdtemp(prefix="invsync-e2e-")
+    print("invsync e2e: cases %s, seed %d, work directory %s" % (", ".join(cases), args.seed,
+                                                                  root), flush=True)
+    shared, stop_real = args.bootstrap, None
+    results = collections.OrderedDict()
+    try:
+        if args.real_broker and not shared:
+            shared, stop_real = start_real_broker(root)
+            print("real Kafka broker at %s" % shared, flush=True)
+        for name in cases:
+            results[name] = run_case(args, name, root, shared)
+    except CaseFailed as e:
+        print("setup failed: %s" % e, flush=True)
+    finally:
+        if stop_real:
+            stop_real()
+    passed = sum(1 for v in results.values() if v)
+    failed = len(cases) - passed
+    for name in cases:
+        print("  %-14s %s" % (name, {True: "PASS", False: "FAIL"}.get(results.get(name),
+                                                                       "NOT RUN")))
+    if failed == 0 and not args.keep:
+        shutil.rmtree(root, ignore_errors=True)
+    else:
+        print("work directory kept: %s" % root)
+    print("e2e: %d passed, %d failed" % (passed, failed), flush=True)
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
