@@ -438,10 +438,10 @@ static int ensure_dir(const char *dir, char *errstr, size_t errstr_len) {
 static int shutdown_all(svc *s) {
     int rc = 0;
     /* librdkafka 2.0.2's cooperative-sticky assignor asserts when a consumer
-     * that was never assigned leaves the group (librdkafka issue 4312, fixed in
-     * 2.3.0). Such a consumer owns nothing to flush or commit, so it is
-     * destroyed without the close handshake; the group drops it after its
-     * session timeout. */
+     * that was never assigned is closed or destroyed (librdkafka issue 4312,
+     * fixed in 2.3.0). Such a consumer owns nothing to flush or commit, so it
+     * is left alone: the process exits without destroying it and the group
+     * drops the member after its session timeout. */
     bool close_consumer = s->consumer != NULL && s->rebalanced;
     if (close_consumer) {
         log_info("shutting down: final flush and commit of every owned partition");
@@ -454,9 +454,8 @@ static int shutdown_all(svc *s) {
         if (e != 0 && e != -ECANCELED) rc = e;
     }
     for (uint32_t w = 0; w < s->workers_count; w++) kworker_destroy(s->workers[w]);
-    if (s->consumer)
-        rd_kafka_destroy_flags(s->consumer,
-                               close_consumer ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    if (close_consumer) rd_kafka_destroy(s->consumer);
+    else if (s->consumer) log_info("stopped before the first assignment: nothing to commit");
     engine_destroy(s->engine);
     if (s->base) rd_kafka_conf_destroy(s->base);
     embedded_kafka_stop(s->embedded);
