@@ -18,6 +18,7 @@
 #define INV_SOURCE_SYSTEM_LEN_MAX  64
 #define INV_QUANTITY_ABS_MAX       1000000000LL /* |quantityDelta| <= 10^9 */
 #define INV_MESSAGE_BYTES_MAX      (64 * 1024)
+#define INV_JSON_DEPTH_MAX         32   /* nesting of objects/arrays in a message (json_too_deep) */
 /* Event time: epoch milliseconds in [1970-01-01, 9999-12-31T23:59:59.999Z]. */
 #define INV_TIMESTAMP_MS_MIN       0LL
 #define INV_TIMESTAMP_MS_MAX       253402300799999LL

@@ -24,7 +24,7 @@
 #include "event.h"
 #include "json_event.h"
 #include "json_scan.h"
-#include "limits.h"
+#include "inv_limits.h"
 #include "reason.h"
 
 /* The last decoded message and its scratch, exactly sized (freed by the next call). */
@@ -71,23 +71,28 @@ static inv_reason reason_of(const char *json) {
 }
 
 /* Asserts reason r for json, naming both in the failure message. */
-#define assert_reason(json, r)                                                                \
-    do {                                                                                      \
-        inv_reason got_ = reason_of(json);                                                    \
-        if (got_ != (r)) {                                                                    \
-            fail_msg("%s: got %s, want %s", (json), inv_reason_name(got_), inv_reason_name(r)); \
-        }                                                                                     \
+#define assert_reason(json, r)                                                                     \
+    do {                                                                                           \
+        inv_reason got_ = reason_of(json);                                                         \
+        if (got_ != (r)) {                                                                         \
+            fail_msg("%s: got %s, want %s", (json), inv_reason_name(got_), inv_reason_name(r));    \
+        }                                                                                          \
     } while (0)
 
 /* --- a base event with one member changed ---------------------------------- */
 
 enum { B_ID, B_TYPE, B_SKU, B_LOC, B_QTY, B_SRC, B_TS, B_CORR, B_COUNT };
-static const char *const base_names[B_COUNT] = {
-    "eventId", "eventType", "sku", "locationId", "quantityDelta", "sourceSystem", "timestamp",
-    "correlationId"};
-static const char *const base_values[B_COUNT] = {
-    "\"pos-88123:2\"", "\"SALE\"", "\"SKU-000123\"", "\"store-045\"", "-2", "\"POS\"",
-    "\"2026-11-23T10:15:30.123Z\"", "\"basket-88123\""};
+static const char *const base_names[B_COUNT] = {"eventId",    "eventType",     "sku",
+                                                "locationId", "quantityDelta", "sourceSystem",
+                                                "timestamp",  "correlationId"};
+static const char *const base_values[B_COUNT] = {"\"pos-88123:2\"",
+                                                 "\"SALE\"",
+                                                 "\"SKU-000123\"",
+                                                 "\"store-045\"",
+                                                 "-2",
+                                                 "\"POS\"",
+                                                 "\"2026-11-23T10:15:30.123Z\"",
+                                                 "\"basket-88123\""};
 #define EXAMPLE_MS 1795428930123LL /* 2026-11-23T10:15:30.123Z */
 
 static char g_json[200000];
@@ -136,9 +141,10 @@ static void assert_str(const char *p, size_t n, const char *want) {
 static void test_valid_example(void **state) {
     (void)state;
     inv_event ev;
-    const char *json = "{\"eventId\":\"pos-88123:2\",\"eventType\":\"SALE\",\"sku\":\"SKU-000123\","
-                       "\"locationId\":\"store-045\",\"quantityDelta\":-2,\"sourceSystem\":\"POS\","
-                       "\"timestamp\":\"2026-11-23T10:15:30.123Z\",\"correlationId\":\"basket-88123\"}";
+    const char *json =
+        "{\"eventId\":\"pos-88123:2\",\"eventType\":\"SALE\",\"sku\":\"SKU-000123\","
+        "\"locationId\":\"store-045\",\"quantityDelta\":-2,\"sourceSystem\":\"POS\","
+        "\"timestamp\":\"2026-11-23T10:15:30.123Z\",\"correlationId\":\"basket-88123\"}";
     assert_int_equal(decode(json, &ev), INV_OK);
     assert_str(ev.event_id, ev.event_id_len, "pos-88123:2");
     assert_int_equal(ev.type, INV_EV_SALE);
@@ -186,10 +192,11 @@ static void test_every_type_both_signs(void **state) {
 static void test_member_order_and_whitespace(void **state) {
     (void)state;
     inv_event ev;
-    const char *json = " \r\n\t{ \"timestamp\" :\t\"2026-11-23T10:15:30.123Z\" ,\n"
-                       "  \"quantityDelta\" : -2 , \"correlationId\" : null ,\r\n"
-                       "  \"sourceSystem\":null, \"locationId\" : \"store-045\",\"sku\":\"SKU-000123\" ,"
-                       " \"eventType\" : \"SALE\" , \"eventId\" : \"pos-88123:2\" } \n\t\r ";
+    const char *json =
+        " \r\n\t{ \"timestamp\" :\t\"2026-11-23T10:15:30.123Z\" ,\n"
+        "  \"quantityDelta\" : -2 , \"correlationId\" : null ,\r\n"
+        "  \"sourceSystem\":null, \"locationId\" : \"store-045\",\"sku\":\"SKU-000123\" ,"
+        " \"eventType\" : \"SALE\" , \"eventId\" : \"pos-88123:2\" } \n\t\r ";
     assert_int_equal(decode(json, &ev), INV_OK);
     assert_int_equal(ev.timestamp_ms, EXAMPLE_MS);
     assert_null(ev.correlation_id);
@@ -272,22 +279,84 @@ static void test_message_size_limit(void **state) {
 static void test_syntax_errors(void **state) {
     (void)state;
     static const char *const bad[] = {
-        "", " ", "{", "}", "{\"a\"}", "{\"a\":}", "{,}", "{\"a\":1,}", "{\"a\":1 \"b\":2}",
-        "{\"a\" 1}", "{\"a\"::1}", "{\"a\":1}}", "{\"a\":1}]", "{} {}", "{}x", "{}0", "{a:1}",
-        "{'a':1}", "{\"a\":[1,]}", "{\"a\":[,1]}", "{\"a\":[}", "{\"a\":{]}", "{\"a\":[1 2]}",
-        "{\"a\":01}", "{\"a\":-01}", "{\"a\":00}", "{\"a\":-}", "{\"a\":1.}", "{\"a\":.5}",
-        "{\"a\":+1}", "{\"a\":1e}", "{\"a\":1e+}", "{\"a\":1.e5}", "{\"a\":0x10}", "{\"a\":1_0}",
-        "{\"a\":Infinity}", "{\"a\":NaN}", "{\"a\":-Infinity}", "{\"a\":tru}", "{\"a\":nul}",
-        "{\"a\":True}", "{\"a\":NULL}", "{\"a\":truex}", "{\"a\":nulll}", "{\"a\":\"}",
-        "{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}", "{\"a\":\"\\u00zz\"}", "{\"a\":\"\\U0041\"}",
-        "{\"a\":\"\\\"}", "{\"a\":\"\\'\"}", "{\"a\":\"\x01\"}", "{\"a\":\"\x1f\"}",
-        "{\"a\":\"\t\"}", "{\"a\":\"\n\"}", "{\"a\":\"\\u0000\"}", "{\"\\u0000\":1}",
-        "{\"a\":\"\\ud800\"}", "{\"a\":\"\\udc00\"}", "{\"a\":\"\\udbff\\udbff\"}",
-        "{\"a\":\"\\ud800\\u0041\"}", "{\"a\":\"\\ud800x\"}", "{\"a\":\"\\udc00\\ud800\"}",
-        "{\"a\":\"\\ud800\\\"}", "\xef\xbb\xbf{}", "{\x80:1}", "{\"a\":\x80}", "[1,2",
-        "\"abc", "tru", "-", "/* c */{}", "{}//", "{\"a\":1,,\"b\":2}", "{\"a\":[1]]}",
+        "",
+        " ",
+        "{",
+        "}",
+        "{\"a\"}",
+        "{\"a\":}",
+        "{,}",
+        "{\"a\":1,}",
+        "{\"a\":1 \"b\":2}",
+        "{\"a\" 1}",
+        "{\"a\"::1}",
+        "{\"a\":1}}",
+        "{\"a\":1}]",
+        "{} {}",
+        "{}x",
+        "{}0",
+        "{a:1}",
+        "{'a':1}",
+        "{\"a\":[1,]}",
+        "{\"a\":[,1]}",
+        "{\"a\":[}",
+        "{\"a\":{]}",
+        "{\"a\":[1 2]}",
+        "{\"a\":01}",
+        "{\"a\":-01}",
+        "{\"a\":00}",
+        "{\"a\":-}",
+        "{\"a\":1.}",
+        "{\"a\":.5}",
+        "{\"a\":+1}",
+        "{\"a\":1e}",
+        "{\"a\":1e+}",
+        "{\"a\":1.e5}",
+        "{\"a\":0x10}",
+        "{\"a\":1_0}",
+        "{\"a\":Infinity}",
+        "{\"a\":NaN}",
+        "{\"a\":-Infinity}",
+        "{\"a\":tru}",
+        "{\"a\":nul}",
+        "{\"a\":True}",
+        "{\"a\":NULL}",
+        "{\"a\":truex}",
+        "{\"a\":nulll}",
+        "{\"a\":\"}",
+        "{\"a\":\"\\x\"}",
+        "{\"a\":\"\\u12\"}",
+        "{\"a\":\"\\u00zz\"}",
+        "{\"a\":\"\\U0041\"}",
+        "{\"a\":\"\\\"}",
+        "{\"a\":\"\\'\"}",
+        "{\"a\":\"\x01\"}",
+        "{\"a\":\"\x1f\"}",
+        "{\"a\":\"\t\"}",
+        "{\"a\":\"\n\"}",
+        "{\"a\":\"\\u0000\"}",
+        "{\"\\u0000\":1}",
+        "{\"a\":\"\\ud800\"}",
+        "{\"a\":\"\\udc00\"}",
+        "{\"a\":\"\\udbff\\udbff\"}",
+        "{\"a\":\"\\ud800\\u0041\"}",
+        "{\"a\":\"\\ud800x\"}",
+        "{\"a\":\"\\udc00\\ud800\"}",
+        "{\"a\":\"\\ud800\\\"}",
+        "\xef\xbb\xbf{}",
+        "{\x80:1}",
+        "{\"a\":\x80}",
+        "[1,2",
+        "\"abc",
+        "tru",
+        "-",
+        "/* c */{}",
+        "{}//",
+        "{\"a\":1,,\"b\":2}",
+        "{\"a\":[1]]}",
     };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) assert_reason(bad[i], INV_R_JSON_SYNTAX);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_reason(bad[i], INV_R_JSON_SYNTAX);
     /* A NUL byte anywhere outside a string is not whitespace. */
     inv_event ev;
     assert_int_equal(decode_len("{}\0", 3, &ev), INV_R_JSON_SYNTAX);
@@ -301,8 +370,10 @@ static void test_syntax_errors(void **state) {
 
 static void test_not_object(void **state) {
     (void)state;
-    static const char *const vals[] = {"1", "-0", "1.5e3", "\"s\"", "null", "true", "false",
-                                       "[]", "[{}]", " [1, {\"a\": [null]}] ", "\"\\u00e9\""};
+    static const char *const vals[] = {
+        "1",          "-0",    "1.5e3", "\"s\"", "null",
+        "true",       "false", "[]",    "[{}]",  " [1, {\"a\": [null]}] ",
+        "\"\\u00e9\""};
     for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
         assert_reason(vals[i], INV_R_JSON_NOT_OBJECT);
     }
@@ -356,8 +427,10 @@ static void test_utf8_invalid(void **state) {
         "\xf0\x8f\xbf\xbf", /* overlong U+FFFF */
         "\xf4\x90\x80\x80", /* U+110000 */
         "\xf5\x80\x80\x80", /* beyond */
-        "\xf8\x88\x80\x80\x80", "\xfe", "\xff",
-        "\xf0\x9f\x98",     /* truncated */
+        "\xf8\x88\x80\x80\x80",
+        "\xfe",
+        "\xff",
+        "\xf0\x9f\x98", /* truncated */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char val[64];
@@ -383,7 +456,8 @@ static void test_escapes_decoded_into_scratch(void **state) {
     const char *id = "\"a\\\"b\\\\c\\/d\\be\\ff\\ng\\rh\\ti\\u0041\\u00e9\\u00E9\\u20ac"
                      "\\ud83d\\ude00\\uD83D\\uDE00\\u007f\\u0001\"";
     assert_int_equal(decode(event_with("eventId", id), &ev), INV_OK);
-    const char *want = "a\"b\\c/d\be\ff\ng\rh\ti" "A\xc3\xa9\xc3\xa9\xe2\x82\xac"
+    const char *want = "a\"b\\c/d\be\ff\ng\rh\ti"
+                       "A\xc3\xa9\xc3\xa9\xe2\x82\xac"
                        "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\x7f\x01";
     assert_str(ev.event_id, ev.event_id_len, want);
     assert_ptr_equal(ev.event_id, g_scratch);
@@ -413,7 +487,8 @@ static void test_scratch_bounded_by_message(void **state) {
     (void)state;
     static char json[70000];
     size_t n = (size_t)snprintf(json, sizeof(json), "{\"eventId\":\"");
-    for (int i = 0; i < 128; i++) n += (size_t)snprintf(json + n, sizeof(json) - n, "\\ud83d\\ude00");
+    for (int i = 0; i < 128; i++)
+        n += (size_t)snprintf(json + n, sizeof(json) - n, "\\ud83d\\ude00");
     n += (size_t)snprintf(json + n, sizeof(json) - n,
                           "\",\"eventType\":\"\\u0053ALE\",\"sku\":\"\\u0053\",\"locationId\":"
                           "\"\\u004c\",\"sourceSystem\":\"\\n\",\"correlationId\":\"\\t\","
@@ -453,9 +528,11 @@ static void test_escaped_member_names(void **state) {
 static const char *nested_event(int depth) {
     static char val[400];
     size_t n = 0;
-    for (int i = 2; i <= depth; i++) n += (size_t)snprintf(val + n, sizeof(val) - n, i % 2 ? "{\"k\":" : "[");
+    for (int i = 2; i <= depth; i++)
+        n += (size_t)snprintf(val + n, sizeof(val) - n, i % 2 ? "{\"k\":" : "[");
     n += (size_t)snprintf(val + n, sizeof(val) - n, "1");
-    for (int i = depth; i >= 2; i--) n += (size_t)snprintf(val + n, sizeof(val) - n, i % 2 ? "}" : "]");
+    for (int i = depth; i >= 2; i--)
+        n += (size_t)snprintf(val + n, sizeof(val) - n, i % 2 ? "}" : "]");
     return event_with("deep", val);
 }
 
@@ -511,8 +588,8 @@ static void test_duplicates(void **state) {
 
 static void test_field_types(void **state) {
     (void)state;
-    static const char *const non_strings[] = {"1", "-1.5", "true", "false", "null", "[]", "{}",
-                                              "[\"SALE\"]", "{\"a\":\"b\"}"};
+    static const char *const non_strings[] = {"1",  "-1.5", "true",       "false",        "null",
+                                              "[]", "{}",   "[\"SALE\"]", "{\"a\":\"b\"}"};
     for (size_t i = 0; i < sizeof(non_strings) / sizeof(non_strings[0]); i++) {
         const char *v = non_strings[i];
         bool is_null = strcmp(v, "null") == 0;
@@ -688,7 +765,7 @@ static void test_timestamps_iso(void **state) {
         {"\"2026-11-23T10:15:30.123456Z\"", INV_OK, EXAMPLE_MS},
         {"\"2026-11-23T10:15:30.1234567Z\"", INV_OK, EXAMPLE_MS},
         {"\"2026-11-23T10:15:30.12345678Z\"", INV_OK, EXAMPLE_MS},
-        {"\"2026-11-23T10:15:30.123999999Z\"", INV_OK, EXAMPLE_MS}, /* truncated */
+        {"\"2026-11-23T10:15:30.123999999Z\"", INV_OK, EXAMPLE_MS},         /* truncated */
         {"\"2026-11-23T10:15:30.1239999999Z\"", INV_R_TIMESTAMP_FORMAT, 0}, /* 10 digits */
         {"\"2000-02-29T00:00:00Z\"", INV_OK, 951782400000},
         {"\"2024-02-29T12:00:00Z\"", INV_OK, 1709208000000},
