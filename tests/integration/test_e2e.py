@@ -72,6 +72,7 @@ class Broker:
     fresh: the topics are new and invsyncd creates them (real or external broker)."""
 
     def __init__(self, bootstrap, topics, fresh, stop=None):
+        self.mock_pid = None
         self.bootstrap = bootstrap
         self.canonical, self.stock, self.dlq = topics
         self.fresh = fresh
@@ -121,7 +122,9 @@ def start_mock(path, workdir, case):
         logf.close()
 
     log(case, "mock broker pid %d at %s" % (p.pid, bootstrap))
-    return Broker(bootstrap, DEFAULT_TOPICS, False, stop)
+    b = Broker(bootstrap, DEFAULT_TOPICS, False, stop)
+    b.mock_pid = p.pid  # SIGUSR1 takes its broker down, SIGUSR2 brings it back
+    return b
 
 
 def start_real_broker(workdir):
@@ -743,6 +746,74 @@ def case_backpressure(c):
     log(c.name, "backpressure exercised: %d flush stalls" % int(stalls[-1]))
 
 
+def case_broker_outage(c):
+    """The broker goes down twice for a few seconds while invsyncd is working (mock only:
+    SIGUSR1/SIGUSR2 to build/invsync-mock-kafka). Events arrive in three chunks, each just
+    before an outage, so flushes, DLQ writes and commits are in flight when it goes down.
+    Producer and consumer retry; nothing is skipped or applied twice: the final state is exact
+    and each invalid event is in the DLQ exactly once."""
+    if c.broker.mock_pid is None:
+        log(c.name, "needs the mock broker's fault injection; not run on this broker")
+        return
+    msgs = c.generate(c.args.events or 20000)
+    svc = c.service("invsyncd", group_timeouts(c.args))
+    c.topics_ready()
+    since = c.start_offsets()
+    svc.start()
+    deadline = time.monotonic() + 30
+    while not svc.owned() and time.monotonic() < deadline:
+        if not svc.alive():
+            raise CaseFailed("invsyncd exited at start; log tail:\n%s" % svc.tail(12))
+        time.sleep(0.1)
+    third = len(msgs) // 3
+    chunks = [msgs[:third], msgs[third:2 * third], msgs[2 * third:]]
+    for i, chunk in enumerate(chunks):
+        c.produce(chunk)
+        log(c.name, "produced chunk %d/3 (%d messages)" % (i + 1, len(chunk)))
+        if i == len(chunks) - 1:
+            break
+        time.sleep(c.rng.uniform(0.05, 0.3))
+        os.kill(c.broker.mock_pid, signal.SIGUSR1)
+        down = 2.0 + c.rng.uniform(0, 2.0)
+        log(c.name, "broker down for %.1f s (outage %d)" % (down, i + 1))
+        time.sleep(down)
+        os.kill(c.broker.mock_pid, signal.SIGUSR2)
+        log(c.name, "broker up")
+        if not svc.alive():
+            raise CaseFailed("invsyncd exited during the outage; log tail:\n%s" % svc.tail(12))
+    exp = Expectation(c.broker, c.name, since)
+    verify_produced(c.name, exp, msgs)
+    wait_converged(c.name, exp, c.broker, variants_of(msgs), [svc], c.args.timeout)
+    final_check(c.name, exp, c.broker, variants_of(msgs), [svc])
+
+
+def case_topic_mismatch(c):
+    """A stock-levels topic whose partition count differs from the canonical topic's must stop
+    invsyncd at start-up (exit 1) with a message naming both counts: co-partitioning is what
+    lets a worker own a key's input and output. The mock creates an unknown topic with 4
+    partitions when asked for its metadata; on a real broker the test creates it with 5."""
+    bad = "%s.mismatch-%s" % (c.broker.stock, uuid.uuid4().hex[:6])
+    if c.broker.fresh:
+        script = os.path.join(ROOT, "tests", "kafka", "kafka-broker.sh")
+        p = subprocess.run(["bash", script, "topics", c.broker.bootstrap, "create", bad, "5"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        if p.returncode != 0:
+            raise CaseFailed("could not create %s: %s" % (bad, p.stdout.decode()[-500:]))
+    svc = c.service("invsyncd", ["--topic-stock-levels", bad])
+    svc.start()
+    try:
+        rc = svc.proc.wait(60)
+    except subprocess.TimeoutExpired:
+        svc.terminate(10)
+        raise CaseFailed("invsyncd kept running with a mismatched stock-levels topic")
+    with open(svc.log_path, "rb") as f:
+        text = f.read().decode(errors="replace")
+    if rc != 1 or "partition counts differ" not in text or bad not in text:
+        raise CaseFailed("want exit 1 and 'partition counts differ ... %s'; got exit %s, log "
+                         "tail:\n%s" % (bad, rc, svc.tail(8)))
+    log(c.name, "refused to start: exit 1, the log names %s and both counts" % bad)
+
+
 def case_sigterm_startup(c):
     """SIGTERM at seeded moments of start-up (before and while the consumer group assigns
     partitions) must still stop invsyncd cleanly: exit 0 within 30 s."""
@@ -762,10 +833,13 @@ def case_sigterm_startup(c):
 
 CASES = collections.OrderedDict((
     ("exact", case_exact), ("kill9", case_kill9), ("two_instances", case_two_instances),
-    ("backpressure", case_backpressure), ("harness", case_harness),
+    ("backpressure", case_backpressure), ("broker_outage", case_broker_outage),
+    ("topic_mismatch", case_topic_mismatch),
+    ("harness", case_harness),
     ("sigterm_startup", case_sigterm_startup),
 ))
-DEFAULT_CASES = ("exact", "kill9", "two_instances", "backpressure", "sigterm_startup")
+DEFAULT_CASES = ("exact", "kill9", "two_instances", "backpressure", "broker_outage",
+                 "topic_mismatch", "sigterm_startup")
 
 
 # ---------------------------------------------------------------------------------------------
