@@ -15,6 +15,7 @@
  * this machine is shared and noisy. */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,8 +78,38 @@ static double parse_count(const char *s, const char *what) {
     return v;
 }
 
-/* Keys of the corpus: SKU-(k / 50) at store-(k % 50) for k < corpus_keys. */
+/* Keys of the corpus: SKU-(k / 50) at store-(k % 50) for k < corpus_keys, drawn
+ * uniformly or, with --zipf=S, by a Zipf law of exponent S whose ranks are scattered
+ * over the keys (as bench_engine does: hot SKUs are not neighbours). */
 static uint64_t corpus_keys = 50000;
+static double corpus_zipf = 0;
+static size_t pipeline_batch = INV_BATCH_EVENTS_MAX; /* --batch=N: events per apply call */
+static double *zipf_cdf; /* [corpus_keys], built once when corpus_zipf > 0 */
+
+static uint64_t pick_key(uint64_t r) {
+    if (corpus_zipf <= 0) return r % corpus_keys;
+    double u = (double)(r >> 11) / 9007199254740992.0; /* [0, 1) */
+    uint64_t lo = 0, hi = corpus_keys - 1;
+    while (lo < hi) { /* first rank whose cumulative weight exceeds u */
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (zipf_cdf[mid] <= u) lo = mid + 1;
+        else hi = mid;
+    }
+    return (lo * 2654435761u) % corpus_keys; /* a bijection when gcd(multiplier, keys) = 1 */
+}
+
+static void zipf_init(void) {
+    zipf_cdf = malloc(corpus_keys * sizeof(double));
+    if (zipf_cdf == NULL) exit(1);
+    double sum = 0;
+    for (uint64_t i = 0; i < corpus_keys; i++) sum += 1.0 / pow((double)(i + 1), corpus_zipf);
+    double acc = 0;
+    for (uint64_t i = 0; i < corpus_keys; i++) {
+        acc += 1.0 / pow((double)(i + 1), corpus_zipf) / sum;
+        zipf_cdf[i] = acc;
+    }
+    zipf_cdf[corpus_keys - 1] = 1.0;
+}
 
 /* One message for event i into out; returns its length. */
 static size_t make_event(char *out, size_t cap, uint64_t i, uint64_t *rng, unsigned escape_pct) {
@@ -103,15 +134,15 @@ static size_t make_event(char *out, size_t cap, uint64_t i, uint64_t *rng, unsig
                      "{\"eventId\":\"%s-%" PRIu64 ":%u\",\"eventType\":\"%s\",\"sku\":\"SKU-%06u\","
                      "\"locationId\":\"store-%03u\",\"quantityDelta\":%d,\"sourceSystem\":\"%s\","
                      "\"timestamp\":%" PRId64 "}",
-                     src, i / 3, (unsigned)(i % 3), type, (unsigned)(((r >> 44) % corpus_keys) / 50),
-                     (unsigned)(((r >> 44) % corpus_keys) % 50), q, src, ms);
+                     src, i / 3, (unsigned)(i % 3), type, (unsigned)(pick_key(r * 0x9E3779B97F4A7C15ull) / 50),
+                     (unsigned)(pick_key(r * 0x9E3779B97F4A7C15ull) % 50), q, src, ms);
     } else {
         n = snprintf(out, cap,
                      "{\"eventId\":\"%s-%" PRIu64 ":%u\",\"eventType\":\"%s\",\"sku\":\"SKU-%06u\","
                      "\"locationId\":\"store-%03u\",\"quantityDelta\":%d,\"sourceSystem\":\"%s\","
                      "\"timestamp\":\"%s\",\"correlationId\":\"%s-%" PRIu64 "%s\"}",
-                     src, i / 3, (unsigned)(i % 3), type, (unsigned)(((r >> 44) % corpus_keys) / 50),
-                     (unsigned)(((r >> 44) % corpus_keys) % 50), q, src, ts, esc ? "caf\\u00e9" : "basket", i / 3,
+                     src, i / 3, (unsigned)(i % 3), type, (unsigned)(pick_key(r * 0x9E3779B97F4A7C15ull) / 50),
+                     (unsigned)(pick_key(r * 0x9E3779B97F4A7C15ull) % 50), q, src, ts, esc ? "caf\\u00e9" : "basket", i / 3,
                      esc ? "\\/\\u00e9t\xc3\xa9" : "");
     }
     inv_assert(n > 0 && (size_t)n < cap);
@@ -218,7 +249,7 @@ static double bench_pipeline(const corpus *c, size_t *bad) {
     for (size_t i = 0; i < c->n;) {
         if (c0 == 0 && i >= half) c0 = cpu_ns();
         size_t n = 0, used_total = 0;
-        for (; n < INV_BATCH_EVENTS_MAX && i < c->n; i++) {
+        for (; n < pipeline_batch && i < c->n; i++) {
             inv_event *ev = &evs[n];
             ev->key = keys + i * 32;
             ev->key_len = key_len[i];
@@ -301,12 +332,20 @@ int main(int argc, char **argv) {
             n = (size_t)parse_count(argv[i] + 9, "--events");
         } else if (strncmp(argv[i], "--rounds=", 9) == 0) {
             rounds = (int)parse_count(argv[i] + 9, "--rounds");
+        } else if (strncmp(argv[i], "--batch=", 8) == 0) {
+            pipeline_batch = (size_t)parse_count(argv[i] + 8, "--batch");
+            if (pipeline_batch < 1 || pipeline_batch > INV_BATCH_EVENTS_MAX) {
+                fprintf(stderr, "bench-decode: --batch must be 1..%d\n", INV_BATCH_EVENTS_MAX);
+                return 2;
+            }
+        } else if (strncmp(argv[i], "--zipf=", 7) == 0) {
+            corpus_zipf = atof(argv[i] + 7);
         } else if (strncmp(argv[i], "--keys=", 7) == 0) {
             corpus_keys = (uint64_t)parse_count(argv[i] + 7, "--keys");
         } else if (strncmp(argv[i], "--escape-pct=", 13) == 0) {
             escape_pct = (unsigned)parse_count(argv[i] + 13, "--escape-pct");
         } else {
-            fprintf(stderr, "usage: %s [--events=N] [--rounds=R] [--keys=K] [--escape-pct=P]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--events=N] [--rounds=R] [--keys=K] [--zipf=S] [--batch=N] [--escape-pct=P]\n", argv[0]);
             return 2;
         }
     }
@@ -318,6 +357,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench-decode: need events >= 1, 1 <= rounds <= %d, escape-pct <= 100\n",
                 ROUNDS_MAX);
         return 2;
+    }
+    if (corpus_zipf > 0) {
+        if (corpus_keys % 2654435761u == 0) corpus_keys++; /* keep the scatter a bijection */
+        zipf_init();
     }
     corpus c = build_corpus(n, escape_pct);
     printf(
@@ -338,10 +381,10 @@ int main(int argc, char **argv) {
     printf("rejected: %zu (expect 0); checksum %" PRIx64 "\n", bad, sum);
     size_t pbad = 0;
     double rate = bench_pipeline(&c, &pbad);
-    printf("decode + dedup + apply, %" PRIu64 " keys in 12 partitions, Kafka keys hashed, "
+    printf("decode + dedup + apply, %" PRIu64 " keys (%s) in 12 partitions, Kafka keys hashed, "
            "second half of the corpus: "
            "%.2f M events/s of CPU time (%.1f ns/event; %zu rejected, expect 0)\n",
-           corpus_keys, rate / 1e6, 1e9 / rate, pbad);
+           corpus_keys, corpus_zipf > 0 ? "Zipf" : "uniform", rate / 1e6, 1e9 / rate, pbad);
     free(c.bytes);
     free(c.off);
     free(c.len);
