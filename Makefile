@@ -126,7 +126,7 @@ FUZZ_SECONDS ?= 20
 FUZZ_CFLAGS  := -std=c11 -g -O1 -D_GNU_SOURCE -iquote engine -iquote io -DINV_DEBUG \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
-build-fuzz/%: tests/fuzz/%.c $(ENGINE_SRC) $(IO_SRC) $(wildcard engine/*.h io/*.h)
+build-fuzz/%: tests/fuzz/%.c $(ENGINE_SRC) $(IO_SRC) $(wildcard engine/*.h io/*.h tests/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(ENGINE_SRC) $(IO_SRC) $(IO_LDLIBS) $(LDLIBS_BASE)
 

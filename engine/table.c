@@ -31,6 +31,7 @@
 #include <xxhash.h>
 
 #include "inv_assert.h"
+#include "inv_bytes.h"
 #include "inv_limits.h"
 #include "rcu.h"
 
@@ -117,28 +118,16 @@ static inline uint64_t rec_bytes(size_t sku_len, size_t loc_len) {
     return (REC_HEADER_BYTES + sku_len + 1 + loc_len + 7) & ~(uint64_t)7;
 }
 
-static inline uint64_t load_u64(const char *p) {
-    uint64_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static inline uint32_t load_u32(const char *p) {
-    uint32_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
 /* Equality of n bytes with whole-word loads and no read outside either
  * buffer: 8-byte words, the last one overlapping; 4-byte halves below 8;
  * first/middle/last byte below 4. Keys are short; this beats a memcmp call. */
 static inline bool bytes_eq(const char *a, const char *b, size_t n) {
     if (n >= 8) {
         for (size_t i = 0; i + 8 < n; i += 8)
-            if (load_u64(a + i) != load_u64(b + i)) return false;
-        return load_u64(a + n - 8) == load_u64(b + n - 8);
+            if (inv_load_u64(a + i) != inv_load_u64(b + i)) return false;
+        return inv_load_u64(a + n - 8) == inv_load_u64(b + n - 8);
     }
-    if (n >= 4) return load_u32(a) == load_u32(b) && load_u32(a + n - 4) == load_u32(b + n - 4);
+    if (n >= 4) return inv_load_u32(a) == inv_load_u32(b) && inv_load_u32(a + n - 4) == inv_load_u32(b + n - 4);
     return n == 0 || (a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1]);
 }
 

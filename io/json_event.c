@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "inv_assert.h"
+#include "inv_bytes.h"
 #include "json_scan.h"
 #include "inv_limits.h"
 #include "timestamp.h"
@@ -64,32 +65,15 @@ typedef struct ev_decoder {
     uint8_t err[F_COUNT];
 } ev_decoder;
 
-/* File-local. Unaligned little loads for comparing names without a call. */
-static inline uint64_t ld64(const char *p) {
-    uint64_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-static inline uint32_t ld32(const char *p) {
-    uint32_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-static inline uint16_t ld16(const char *p) {
-    uint16_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
 /* File-local. True when the len bytes at n equal the literal lit, whose
  * length is len (3..16): two overlapping loads per side instead of a call to
  * memcmp; the literal's loads fold to constants. */
 __attribute__((always_inline)) static inline bool ev_name_is(const char *n, size_t len,
                                                              const char *lit) {
     inv_debug_assert(strlen(lit) == len && len >= 3 && len <= 16);
-    if (len >= 8) return (ld64(n) == ld64(lit)) & (ld64(n + len - 8) == ld64(lit + len - 8));
-    if (len >= 4) return (ld32(n) == ld32(lit)) & (ld32(n + len - 4) == ld32(lit + len - 4));
-    return (ld16(n) == ld16(lit)) & (ld16(n + len - 2) == ld16(lit + len - 2));
+    if (len >= 8) return (inv_load_u64(n) == inv_load_u64(lit)) & (inv_load_u64(n + len - 8) == inv_load_u64(lit + len - 8));
+    if (len >= 4) return (inv_load_u32(n) == inv_load_u32(lit)) & (inv_load_u32(n + len - 4) == inv_load_u32(lit + len - 4));
+    return (inv_load_u16(n) == inv_load_u16(lit)) & (inv_load_u16(n + len - 2) == inv_load_u16(lit + len - 2));
 }
 
 /* File-local. Maps a member name to its field; F_UNKNOWN for any other. */

@@ -38,6 +38,7 @@
 #include "inv_limits.h"
 #include "reason.h"
 #include "../test_util.h"
+#include "fuzz_reader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -52,23 +53,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_APPLY_REPEAT_MAX 16
 
-/* A cursor over the input; reads past the end yield zeros. */
-typedef struct fuzz_reader {
-    const uint8_t *p;
-    size_t left;
-} fuzz_reader;
-
-static uint8_t rd_u8(fuzz_reader *r) {
-    if (r->left == 0) return 0;
-    r->left--;
-    return *r->p++;
-}
-
-static uint64_t rd_u64(fuzz_reader *r) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)rd_u8(r) << (8 * i);
-    return v;
-}
 
 /* Takes up to want bytes of the remaining input as a string field. */
 static const char *rd_bytes(fuzz_reader *r, size_t want, size_t *got) {

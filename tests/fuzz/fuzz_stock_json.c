@@ -33,6 +33,7 @@
 #include "inv_limits.h"
 #include "stock_json.h"
 #include "timestamp.h"
+#include "fuzz_reader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -45,24 +46,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
         }                                                                                          \
     } while (0)
 
-/* A cursor over the input; reads past the end yield zeros. */
-typedef struct fuzz_reader {
-    const uint8_t *p;
-    size_t left;
-} fuzz_reader;
-
-static uint8_t rd_u8(fuzz_reader *r) {
-    if (r->left == 0) return 0;
-    r->left--;
-    return *r->p++;
-}
-
-static uint64_t rd_u64(fuzz_reader *r) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)rd_u8(r) << (8 * i);
-    return v;
-}
 
 static bool ref_key_char(char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
