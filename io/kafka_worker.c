@@ -58,6 +58,7 @@ typedef struct kw_part {
     int64_t *dlq_done;     /* sorted source offsets >= resume_offset already in the DLQ */
     size_t dlq_done_count;
     uint64_t seq_next; /* first epoch number of the next ownership: tags never repeat */
+    int fenced;        /* atomic, set by the control thread: given up, produce nothing more */
 } kw_part;
 
 typedef enum kw_cmd_kind { KW_CMD_ASSIGN = 1, KW_CMD_REVOKE, KW_CMD_LOST } kw_cmd_kind;
@@ -246,7 +247,7 @@ static int produce_stock(const char *sku, size_t sku_len, const char *loc, size_
  * queue full, or too many epochs in flight). */
 static bool flush_partition(inv_kworker *w, int32_t p) {
     kw_part *ps = &w->parts[p];
-    if (!ps->active || ps->broken) return true;
+    if (!ps->active || ps->broken || __atomic_load_n(&ps->fenced, __ATOMIC_ACQUIRE)) return true;
     if (ps->ep_count >= INV_FLUSH_EPOCHS_MAX) return false; /* wait for acks */
     inv_partition *part = engine_partition(w->prm.engine, p);
     inv_assert(part != NULL);
@@ -571,7 +572,7 @@ static void cmd_revoke(inv_kworker *w, const kw_cmd *c) {
     int32_t p = c->partition;
     kw_part *ps = &w->parts[p];
     if (!ps->active) return;
-    if (c->kind == KW_CMD_REVOKE && !ps->broken) {
+    if (c->kind == KW_CMD_REVOKE && !ps->broken && !__atomic_load_n(&ps->fenced, __ATOMIC_ACQUIRE)) {
         int64_t deadline = now_ns() + (int64_t)INV_REVOKE_TIMEOUT_MS * 1000000;
         for (;;) {
             bool flushed = flush_partition(w, p);
@@ -590,6 +591,7 @@ static void cmd_revoke(inv_kworker *w, const kw_cmd *c) {
     if (ps->broken) STAT_ADD(w->stats.partitions_broken, (uint32_t)-1);
     free(ps->dlq_done);
     *ps = (kw_part){.active = false, .seq_next = ps->ep_seq_head + ps->ep_count};
+    __atomic_store_n(&ps->fenced, 0, __ATOMIC_RELEASE); /* the next ownership starts clean */
     STAT_ADD(w->stats.partitions_active, (uint32_t)-1);
     log_info("partition %d: %s", p, c->kind == KW_CMD_LOST ? "lost" : "revoked");
 }
@@ -922,6 +924,13 @@ int kworker_wait(inv_kworker *w, int timeout_ms) {
     }
     pthread_mutex_unlock(&w->lock);
     return rc;
+}
+
+/* Control thread. See kafka_worker.h. */
+void kworker_fence(inv_kworker *w, int32_t p) {
+    inv_assert(p >= 0 && p < w->prm.partitions);
+    __atomic_store_n(&w->parts[p].fenced, 1, __ATOMIC_RELEASE);
+    rd_kafka_queue_yield(w->queue);
 }
 
 /* Control thread. See kafka_worker.h. */

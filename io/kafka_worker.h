@@ -91,6 +91,13 @@ int kworker_revoke(inv_kworker *w, int32_t p, bool lost);
  * most timeout_ms. 0, -ETIMEDOUT, or -EPIPE when the worker has stopped. */
 int kworker_wait(inv_kworker *w, int timeout_ms);
 
+/* Control thread. Fences partition p: from now on its worker produces nothing
+ * more for it (no flush, no final flush), though a queued REVOKE still closes
+ * it. For a revocation that did not finish in time: the partition goes to
+ * another owner, and a late flush from here could overwrite newer stock levels
+ * in the compacted topic. */
+void kworker_fence(inv_kworker *w, int32_t p);
+
 /* Control thread. Asks the input to end (pull returns -ECANCELED) once its
  * queued commands are done. */
 void kworker_finish(inv_kworker *w);

@@ -151,8 +151,17 @@ static void on_revoke(svc *s, rd_kafka_topic_partition_list_t *parts, bool lost)
     }
     for (uint32_t w = 0; w < s->workers_count; w++) {
         int rc = kworker_wait(s->workers[w], INV_REVOKE_TIMEOUT_MS + 5000);
-        if (rc != 0)
-            log_warn("worker %u did not finish its revoked partitions (%s)", w, strerror(-rc));
+        if (rc == 0) continue;
+        /* Fence what this worker had to give up: whatever it has not flushed yet is
+         * replayed by the next owner from the last commit, and nothing it writes
+         * later can land after the next owner's records. */
+        log_warn("worker %u did not finish its revoked partitions (%s); fencing them", w,
+                 strerror(-rc));
+        for (int i = 0; i < parts->cnt; i++) {
+            int32_t p = parts->elems[i].partition;
+            if (p >= 0 && p < s->partitions && engine_worker_of(s->engine, p) == w)
+                kworker_fence(s->workers[w], p);
+        }
     }
     if (!lost) {
         rd_kafka_resp_err_t err = rd_kafka_commit(s->consumer, NULL, 0 /* sync */);
