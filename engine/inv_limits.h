@@ -45,7 +45,7 @@
 
 /* Kafka pipeline (io/). */
 #define INV_FLUSH_EPOCHS_MAX        64     /* flushes in flight per partition (awaiting acks) */
-#define INV_FLUSH_CHUNK_RECORDS     4096   /* records produced between producer polls in a flush */
+#define INV_FLUSH_CHUNK_RECORDS     1024   /* records per rd_kafka_produce_batch call in a flush */
 #define INV_WORKER_CMDS_MAX         (2 * INV_PARTITIONS_MAX) /* assign/revoke commands queued */
 #define INV_REVOKE_TIMEOUT_MS       30000  /* a revoked partition's final flush and acks */
 #define INV_RESTORE_IDLE_TIMEOUT_MS 30000  /* changelog restore: longest wait for the next record */

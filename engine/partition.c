@@ -112,6 +112,20 @@ long partition_drain_changes(inv_partition *p, size_t max, table_rec_fn fn, void
 }
 
 /* Owning worker. See partition.h. */
+int partition_mark_changed(inv_partition *p, const char *sku, size_t sku_len, const char *loc,
+                           size_t loc_len) {
+    inv_assert(p != NULL);
+    inv_assert(sku_len >= 1 && sku_len <= INV_SKU_LEN_MAX);
+    inv_assert(loc_len >= 1 && loc_len <= INV_LOCATION_LEN_MAX);
+    inv_key k;
+    table_key_init(&k, sku, sku_len, loc, loc_len);
+    inv_ref ref = table_find(p->table, &k);
+    if (ref == 0) return -ENOENT;
+    table_mark_dirty(p->table, ref);
+    return 0;
+}
+
+/* Owning worker. See partition.h. */
 void partition_set_replay_below(inv_partition *p, int64_t offset) {
     inv_assert(p != NULL);
     inv_assert(offset >= 0);

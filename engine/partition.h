@@ -101,6 +101,12 @@ uint64_t partition_changes_pending(const inv_partition *p);
  * drain. Returns how many were drained. See table_dirty_drain. */
 long partition_drain_changes(inv_partition *p, size_t max, table_rec_fn fn, void *ctx);
 
+/* Owning worker. Puts (sku, loc) back on the change list, e.g. after a flush
+ * took it off but could not hand its record to the producer. 0, or -ENOENT
+ * when the key is not in the table. */
+int partition_mark_changed(inv_partition *p, const char *sku, size_t sku_len, const char *loc,
+                           size_t loc_len);
+
 /* Owning worker. Events with an input offset below offset have their effect
  * in the aggregates already (restored from the changelog): they only rebuild
  * the dedup window. Recovery sets it to the committed offset of the input. */

@@ -94,7 +94,8 @@ struct inv_kworker {
     size_t msgs_count;
     rd_kafka_message_t *ev_msg[INV_BATCH_EVENTS_MAX]; /* message of events[i] */
     char *scratch; /* unescaped strings of the batch (SCRATCH_BYTES, mapped lazily) */
-    char value_buf[INV_STOCK_JSON_BYTES_MAX];
+    rd_kafka_message_t *batch; /* [INV_FLUSH_CHUNK_RECORDS] records of one produce call */
+    char *batch_values;        /* [INV_FLUSH_CHUNK_RECORDS * INV_STOCK_JSON_BYTES_MAX] */
     int64_t next_flush_ns;
     bool flush_blocked; /* a flush is waiting for producer queue space */
     int fatal;          /* error to return from pull */
@@ -213,33 +214,59 @@ static void kw_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) 
 
 typedef struct flush_ctx {
     inv_kworker *w;
-    kw_part *ps;
-    int32_t p;
+    size_t n; /* records collected in w->batch */
 } flush_ctx;
 
-/* table_rec_fn: produces one changed key. Returns 0, or 1 to stop the drain
- * (queue full: the key stays on the change list; or the partition broke). */
-static int produce_stock(const char *sku, size_t sku_len, const char *loc, size_t loc_len,
+/* table_rec_fn: encodes one changed key into the next slot of the worker's
+ * produce batch. Always 0: the drain's max is the batch's room. */
+static int collect_stock(const char *sku, size_t sku_len, const char *loc, size_t loc_len,
                          const inv_agg *agg, void *ctx) {
     flush_ctx *fc = ctx;
     inv_kworker *w = fc->w;
+    inv_assert(fc->n < INV_FLUSH_CHUNK_RECORDS);
     inv_assert(loc == sku + sku_len + 1); /* the record stores "sku:loc" contiguously */
-    size_t n = stock_json_encode(w->value_buf, sizeof(w->value_buf), sku, sku_len, loc, loc_len,
-                                 agg);
-    uint64_t tag = epoch_tag(w, fc->ps);
-    if (rd_kafka_produce(w->rkt_stock, fc->p, RD_KAFKA_MSG_F_COPY, w->value_buf, n, sku,
-                         sku_len + 1 + loc_len, (void *)(uintptr_t)tag) != 0) {
-        rd_kafka_resp_err_t err = rd_kafka_last_error();
-        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) return 1;
-        char why[256];
-        snprintf(why, sizeof(why), "producing to %s: %s", w->topic_stock_levels,
-                 rd_kafka_err2str(err));
-        part_break(w, fc->ps, fc->p, why);
-        return 1;
-    }
-    epoch_open(fc->ps)->outstanding++;
-    STAT_ADD(w->stats.stock_records, 1);
+    char *val = w->batch_values + fc->n * INV_STOCK_JSON_BYTES_MAX;
+    size_t n = stock_json_encode(val, INV_STOCK_JSON_BYTES_MAX, sku, sku_len, loc, loc_len, agg);
+    /* The key points into the record arena, which never moves while p is open. */
+    w->batch[fc->n] = (rd_kafka_message_t){.payload = val, .len = n, .key = (void *)sku,
+                                           .key_len = sku_len + 1 + loc_len};
+    fc->n++;
     return 0;
+}
+
+/* Worker thread. Hands the n collected records of p to the producer in one
+ * call (one lock and one clock read for all, instead of one per record), all
+ * counted in the open epoch. A record the producer refused goes back on the
+ * change list. Returns 0, 1 when the queue was full, -1 when p broke. */
+static int produce_batch(inv_kworker *w, kw_part *ps, int32_t p, size_t n) {
+    inv_partition *part = engine_partition(w->prm.engine, p);
+    uint64_t tag = epoch_tag(w, ps);
+    for (size_t i = 0; i < n; i++) w->batch[i]._private = (void *)(uintptr_t)tag;
+    int ok = rd_kafka_produce_batch(w->rkt_stock, p, RD_KAFKA_MSG_F_COPY, w->batch, (int)n);
+    inv_assert(ok >= 0 && (size_t)ok <= n);
+    epoch_open(ps)->outstanding += (uint32_t)ok;
+    STAT_ADD(w->stats.stock_records, (uint64_t)ok);
+    if ((size_t)ok == n) return 0;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_message_t *m = &w->batch[i];
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+        const char *key = m->key;
+        size_t sku_len = (size_t)((const char *)memchr(key, ':', m->key_len) - key);
+        int e = partition_mark_changed(part, key, sku_len, key + sku_len + 1,
+                                       m->key_len - sku_len - 1);
+        inv_assert(e == 0); /* the key was just drained from this table */
+        if (m->err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            if (rc == 0) rc = 1;
+        } else if (rc >= 0) {
+            char why[256];
+            snprintf(why, sizeof(why), "producing to %s: %s", w->topic_stock_levels,
+                     rd_kafka_err2str(m->err));
+            part_break(w, ps, p, why);
+            rc = -1;
+        }
+    }
+    return rc;
 }
 
 /* Worker thread. Flushes partition p: produces its changed keys and closes the
@@ -251,13 +278,15 @@ static bool flush_partition(inv_kworker *w, int32_t p) {
     if (ps->ep_count >= INV_FLUSH_EPOCHS_MAX) return false; /* wait for acks */
     inv_partition *part = engine_partition(w->prm.engine, p);
     inv_assert(part != NULL);
-    flush_ctx fc = {.w = w, .ps = ps, .p = p};
     for (uint32_t i = 0; partition_changes_pending(part) > 0; i++) {
         inv_assert(i <= INV_TABLE_KEYS_MAX / INV_FLUSH_CHUNK_RECORDS + 1);
-        long n = partition_drain_changes(part, INV_FLUSH_CHUNK_RECORDS, produce_stock, &fc);
-        if (ps->broken) return true;
+        flush_ctx fc = {.w = w, .n = 0};
+        long n = partition_drain_changes(part, INV_FLUSH_CHUNK_RECORDS, collect_stock, &fc);
+        inv_assert(n >= 0 && (size_t)n == fc.n);
+        int rc = produce_batch(w, ps, p, fc.n);
         rd_kafka_poll(w->producer, 0);
-        if (n < INV_FLUSH_CHUNK_RECORDS && partition_changes_pending(part) > 0) return false;
+        if (rc < 0 || ps->broken) return true;
+        if (rc > 0) return false; /* queue full: the rest stays listed */
     }
     if (ps->next_offset > ps->closed_position) epoch_close(w, ps, p);
     return true;
@@ -787,11 +816,13 @@ int kworker_create(inv_kworker **out, const inv_kworker_params *prm, char *errst
     w->topic_stock_levels = strdup(prm->topic_stock_levels);
     w->topic_dlq = strdup(prm->topic_dlq);
     w->parts = calloc((size_t)prm->partitions, sizeof(*w->parts));
+    w->batch = calloc(INV_FLUSH_CHUNK_RECORDS, sizeof(*w->batch));
+    w->batch_values = malloc((size_t)INV_FLUSH_CHUNK_RECORDS * INV_STOCK_JSON_BYTES_MAX);
     w->scratch = mmap(NULL, SCRATCH_BYTES, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (w->scratch == MAP_FAILED) w->scratch = NULL;
     if (!w->topic_canonical || !w->topic_stock_levels || !w->topic_dlq || !w->parts ||
-        !w->scratch)
+        !w->scratch || !w->batch || !w->batch_values)
         goto nomem;
     char id[64];
     snprintf(id, sizeof(id), "invsyncd-worker-%u", prm->index);
@@ -850,6 +881,8 @@ void kworker_destroy(inv_kworker *w) {
     if (w->parts)
         for (int32_t p = 0; p < w->prm.partitions; p++) free(w->parts[p].dlq_done);
     free(w->parts);
+    free(w->batch);
+    free(w->batch_values);
     if (w->scratch) munmap(w->scratch, SCRATCH_BYTES);
     free(w->topic_canonical);
     free(w->topic_stock_levels);

@@ -800,6 +800,15 @@ static void test_change_tracking(void **state) {
     EXPECT_RESULT(r[0], INV_OUT_DUPLICATE, INV_OK);
     EXPECT_RESULT(r[1], INV_OUT_REPLAYED, INV_OK);
     assert_int_equal(partition_changes_pending(p), 0);
+    /* A drained key the producer refused goes back on the list, once; an
+     * unknown key is -ENOENT. */
+    assert_int_equal(partition_mark_changed(p, "S1", 2, "L1", 2), 0);
+    assert_int_equal(partition_mark_changed(p, "S1", 2, "L1", 2), 0);
+    assert_int_equal(partition_changes_pending(p), 1);
+    assert_int_equal(partition_mark_changed(p, "S9", 2, "L9", 2), -ENOENT);
+    drained d3 = {.stop_after = -1};
+    assert_int_equal(partition_drain_changes(p, 10, drain_fn, &d3), 1);
+    assert_true(drained_has(&d3, "S1:L1", 9));
     free(sp.mem);
     partition_destroy(p);
 }
