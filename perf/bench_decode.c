@@ -84,6 +84,10 @@ static double parse_count(const char *s, const char *what) {
 static uint64_t corpus_keys = 50000;
 static double corpus_zipf = 0;
 static size_t pipeline_batch = INV_BATCH_EVENTS_MAX; /* --batch=N: events per apply call */
+/* --ts-step-ms=N: event time between consecutive events. At the default 37 ms a
+ * corpus of 4M events spans 41 h, so in its second half the 24 h dedup window
+ * expires one id per insert: the production steady state of a full window. */
+static int64_t ts_step_ms = 37;
 static double *zipf_cdf; /* [corpus_keys], built once when corpus_zipf > 0 */
 
 static uint64_t pick_key(uint64_t r) {
@@ -125,7 +129,7 @@ static size_t make_event(char *out, size_t cap, uint64_t i, uint64_t *rng, unsig
     if (strcmp(type, "ADJUSTMENT") == 0 || (r >> 24) % 3 == 0) q = -q; /* both conventions */
     bool esc = (r >> 32) % 100 < escape_pct;
     char ts[INV_TIMESTAMP_ISO_LEN + 1];
-    int64_t ms = 1795428930123LL + (int64_t)(i * 37);
+    int64_t ms = 1795428930123LL + (int64_t)i * ts_step_ms;
     timestamp_format_iso(ms, ts);
     ts[INV_TIMESTAMP_ISO_LEN] = '\0';
     int n;
@@ -338,6 +342,8 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "bench-decode: --batch must be 1..%d\n", INV_BATCH_EVENTS_MAX);
                 return 2;
             }
+        } else if (strncmp(argv[i], "--ts-step-ms=", 13) == 0) {
+            ts_step_ms = (int64_t)parse_count(argv[i] + 13, "--ts-step-ms");
         } else if (strncmp(argv[i], "--zipf=", 7) == 0) {
             corpus_zipf = atof(argv[i] + 7);
         } else if (strncmp(argv[i], "--keys=", 7) == 0) {
@@ -345,7 +351,7 @@ int main(int argc, char **argv) {
         } else if (strncmp(argv[i], "--escape-pct=", 13) == 0) {
             escape_pct = (unsigned)parse_count(argv[i] + 13, "--escape-pct");
         } else {
-            fprintf(stderr, "usage: %s [--events=N] [--rounds=R] [--keys=K] [--zipf=S] [--batch=N] [--escape-pct=P]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--events=N] [--rounds=R] [--keys=K] [--zipf=S] [--batch=N] [--ts-step-ms=N] [--escape-pct=P]\n", argv[0]);
             return 2;
         }
     }
