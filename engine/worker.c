@@ -17,6 +17,7 @@
 #include "inv_assert.h"
 #include "inv_limits.h"
 #include "rcu.h"
+#include "inv_clock.h"
 
 struct inv_worker {
     pthread_t thread;
@@ -34,12 +35,6 @@ struct inv_worker {
 
 #define STAT_SET(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
 
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Worker thread. True when every event of the batch is of an owned partition. */
 static bool batch_owned(const inv_worker *w, const inv_event *ev, size_t n) {
     for (size_t i = 0; i < n; i++) {
@@ -52,7 +47,7 @@ static bool batch_owned(const inv_worker *w, const inv_event *ev, size_t n) {
 static void *worker_main(void *arg) {
     inv_worker *w = arg;
     inv_rcu_register_thread();
-    STAT_SET(w->stats.started_ns, now_ns());
+    STAT_SET(w->stats.started_ns, inv_now_ns());
     int error = 0;
     while (__atomic_load_n(&w->running, __ATOMIC_ACQUIRE)) {
         int n = w->in.pull(w->in.ctx, w->events, INV_BATCH_EVENTS_MAX, INV_WORKER_PULL_TIMEOUT_MS);
@@ -64,15 +59,15 @@ static void *worker_main(void *arg) {
         if (n == 0) continue;
         inv_assert((size_t)n <= INV_BATCH_EVENTS_MAX);
         inv_assert(batch_owned(w, w->events, (size_t)n)); /* the input respects ownership */
-        int64_t t0 = now_ns();
+        int64_t t0 = inv_now_ns();
         partition_apply_events(w->parts, w->parts_count, w->events, (size_t)n, w->results);
-        STAT_SET(w->stats.busy_ns, w->stats.busy_ns + (uint64_t)(now_ns() - t0));
+        STAT_SET(w->stats.busy_ns, w->stats.busy_ns + (uint64_t)(inv_now_ns() - t0));
         STAT_SET(w->stats.batches, w->stats.batches + 1);
         STAT_SET(w->stats.events, w->stats.events + (uint64_t)n);
         if (w->in.done != NULL) w->in.done(w->in.ctx, w->events, w->results, (size_t)n);
     }
     STAT_SET(w->stats.error, error);
-    STAT_SET(w->stats.finished_ns, now_ns());
+    STAT_SET(w->stats.finished_ns, inv_now_ns());
     inv_rcu_unregister_thread();
     return NULL;
 }

@@ -34,6 +34,7 @@
 #include "partitioner.h"
 #include "reason.h"
 #include "stock_json.h"
+#include "inv_clock.h"
 
 #define SCRATCH_BYTES ((size_t)INV_BATCH_EVENTS_MAX * INV_MESSAGE_BYTES_MAX)
 #define TAG_SEQ_BITS 48
@@ -105,12 +106,6 @@ struct inv_kworker {
 };
 
 #define STAT_ADD(field, n) __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
-
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* --- epochs (worker thread) ------------------------------------------------ */
 
@@ -295,7 +290,7 @@ static bool flush_partition(inv_kworker *w, int32_t p) {
 /* Worker thread. Flushes every owned partition when the interval is up or a
  * flush is still in progress. Sets flush_blocked while one cannot finish. */
 static void flush_due(inv_kworker *w) {
-    int64_t now = now_ns();
+    int64_t now = inv_now_ns();
     if (!w->flush_blocked && now < w->next_flush_ns) return;
     bool all = true;
     for (int32_t p = (int32_t)w->prm.index; p < w->prm.partitions;
@@ -330,7 +325,7 @@ static int dlq_send(inv_kworker *w, kw_part *ps, const rd_kafka_message_t *m, in
     char part_s[16], off_s[24];
     snprintf(part_s, sizeof(part_s), "%" PRId32, p);
     snprintf(off_s, sizeof(off_s), "%" PRId64, m->offset);
-    int64_t deadline = now_ns() + (int64_t)INV_PRODUCE_RETRY_MS_MAX * 1000000;
+    int64_t deadline = inv_now_ns() + (int64_t)INV_PRODUCE_RETRY_MS_MAX * 1000000;
     for (;;) {
         rd_kafka_headers_t *h = rd_kafka_headers_new(6);
         rd_kafka_header_add(h, "invsync.reason", -1, inv_reason_name(why), -1);
@@ -351,7 +346,7 @@ static int dlq_send(inv_kworker *w, kw_part *ps, const rd_kafka_message_t *m, in
             return 0;
         }
         rd_kafka_headers_destroy(h);
-        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || now_ns() > deadline) {
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || inv_now_ns() > deadline) {
             char msg[256];
             snprintf(msg, sizeof(msg), "writing offset %" PRId64 " to the DLQ %s: %s", m->offset,
                      w->topic_dlq, rd_kafka_err2str(err));
@@ -396,20 +391,20 @@ static int read_range(inv_kworker *w, const char *topic, int32_t p, int64_t from
         return -EIO;
     }
     int rc = 0;
-    int64_t idle_since = now_ns();
+    int64_t idle_since = inv_now_ns();
     rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(w->restorer);
     rd_kafka_message_t *batch[INV_BATCH_EVENTS_MAX];
     for (bool end = false; !end && rc == 0;) {
         ssize_t n = rd_kafka_consume_batch_queue(q, 100, batch, INV_BATCH_EVENTS_MAX);
         if (n <= 0) {
-            if (now_ns() - idle_since > (int64_t)INV_RESTORE_IDLE_TIMEOUT_MS * 1000000) {
+            if (inv_now_ns() - idle_since > (int64_t)INV_RESTORE_IDLE_TIMEOUT_MS * 1000000) {
                 log_error("partition %d: reading %s stalled at [%" PRId64 ", %" PRId64 ")", p,
                           topic, from, to);
                 rc = -EIO;
             }
             continue;
         }
-        idle_since = now_ns();
+        idle_since = inv_now_ns();
         for (ssize_t i = 0; i < n; i++) {
             rd_kafka_message_t *m = batch[i];
             if (end || rc != 0) {
@@ -553,7 +548,7 @@ static int cmd_assign(inv_kworker *w, const kw_cmd *c) {
     kw_part *ps = &w->parts[p];
     inv_assert(!ps->active);
     char err[256];
-    int64_t t0 = now_ns();
+    int64_t t0 = inv_now_ns();
     engine_partition_close(w->prm.engine, p); /* a leftover of a failed restore, if any */
     int rc = engine_partition_open(w->prm.engine, p, err, sizeof(err));
     if (rc != 0) {
@@ -591,7 +586,7 @@ static int cmd_assign(inv_kworker *w, const kw_cmd *c) {
     log_info("partition %d: restored %" PRIu64 " keys from %s [%" PRId64 ", %" PRId64
              ") in %.1f ms; %zu rejects already in the DLQ; consuming from offset %" PRId64
              " (committed %" PRId64 ")",
-             p, rctx.keys, w->topic_stock_levels, lo, hi, (double)(now_ns() - t0) / 1e6,
+             p, rctx.keys, w->topic_stock_levels, lo, hi, (double)(inv_now_ns() - t0) / 1e6,
              ps->dlq_done_count, c->start_offset, c->resume_offset);
     return 0;
 }
@@ -602,12 +597,12 @@ static void cmd_revoke(inv_kworker *w, const kw_cmd *c) {
     kw_part *ps = &w->parts[p];
     if (!ps->active) return;
     if (c->kind == KW_CMD_REVOKE && !ps->broken && !__atomic_load_n(&ps->fenced, __ATOMIC_ACQUIRE)) {
-        int64_t deadline = now_ns() + (int64_t)INV_REVOKE_TIMEOUT_MS * 1000000;
+        int64_t deadline = inv_now_ns() + (int64_t)INV_REVOKE_TIMEOUT_MS * 1000000;
         for (;;) {
             bool flushed = flush_partition(w, p);
             if (ps->broken || (flushed && ps->ep_count == 1 && epoch_at(ps, 0)->outstanding == 0))
                 break;
-            if (now_ns() > deadline) {
+            if (inv_now_ns() > deadline) {
                 log_warn("partition %d: final flush not acknowledged within %d ms; the next "
                          "owner replays from the last commit",
                          p, INV_REVOKE_TIMEOUT_MS);
@@ -709,10 +704,10 @@ static int kw_pull(void *ctx, inv_event *events, size_t max, int timeout_ms) {
         rd_kafka_poll(w->producer, 10);
         return 0;
     }
-    int64_t to_flush_ms = (w->next_flush_ns - now_ns()) / 1000000;
+    int64_t to_flush_ms = (w->next_flush_ns - inv_now_ns()) / 1000000;
     if (to_flush_ms < timeout_ms) timeout_ms = to_flush_ms < 0 ? 0 : (int)to_flush_ms;
     if (max > INV_BATCH_EVENTS_MAX) max = INV_BATCH_EVENTS_MAX;
-    int64_t t0 = now_ns();
+    int64_t t0 = inv_now_ns();
     if (log_enabled(INV_LOG_DEBUG) && t0 > w->next_debug_ns) {
         w->next_debug_ns = t0 + 1000000000;
         log_debug("worker %u: %" PRIu64 " messages, %" PRIu64 " stock records, %.3f s waiting, "
@@ -721,7 +716,7 @@ static int kw_pull(void *ctx, inv_event *events, size_t max, int timeout_ms) {
                   (double)w->stats.consume_wait_ns / 1e9, rd_kafka_outq_len(w->producer));
     }
     ssize_t n = rd_kafka_consume_batch_queue(w->queue, timeout_ms, w->msgs, max);
-    STAT_ADD(w->stats.consume_wait_ns, (uint64_t)(now_ns() - t0));
+    STAT_ADD(w->stats.consume_wait_ns, (uint64_t)(inv_now_ns() - t0));
     if (n <= 0) return 0;
     w->msgs_count = (size_t)n;
     STAT_ADD(w->stats.messages, (uint64_t)n);
@@ -850,7 +845,7 @@ int kworker_create(inv_kworker **out, const inv_kworker_params *prm, char *errst
     w->rkt_dlq = rd_kafka_topic_new(w->producer, w->topic_dlq, NULL);
     w->queue = rd_kafka_queue_new(prm->consumer);
     if (!w->rkt_stock || !w->rkt_dlq || !w->queue) goto nomem;
-    w->next_flush_ns = now_ns();
+    w->next_flush_ns = inv_now_ns();
     *out = w;
     return 0;
 nomem:

@@ -31,6 +31,7 @@
 #include "inv_limits.h"
 #include "log.h"
 #include "rcu.h"
+#include "inv_clock.h"
 
 #define STATS_LOG_INTERVAL_MS 10000
 
@@ -49,12 +50,6 @@ typedef struct svc {
     int fatal;        /* set by the rebalance callback on an unrecoverable error */
     bool bootstrap_written;
 } svc;
-
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void retry_pause(void) {
     struct timespec ts = {0, INV_KAFKA_RETRY_BACKOFF_MS * 1000000L};
@@ -496,7 +491,7 @@ int service_run(const inv_config *cfg, volatile int *stop) {
     if (cfg->http_enabled)
         log_info("HTTP query API (%s:%u) is not part of this build yet; the setting is accepted",
                  cfg->http_host, cfg->http_port);
-    int64_t next_stats = mono_ms() + STATS_LOG_INTERVAL_MS;
+    int64_t next_stats = (inv_now_ns() / 1000000) + STATS_LOG_INTERVAL_MS;
     int exit_code = 0;
     while (!*stop) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s.consumer, 100);
@@ -513,9 +508,9 @@ int service_run(const inv_config *cfg, volatile int *stop) {
             break;
         }
         maybe_write_bootstrap(&s);
-        if (mono_ms() >= next_stats) {
+        if ((inv_now_ns() / 1000000) >= next_stats) {
             log_stats(&s);
-            next_stats = mono_ms() + STATS_LOG_INTERVAL_MS;
+            next_stats = (inv_now_ns() / 1000000) + STATS_LOG_INTERVAL_MS;
         }
     }
     if (exit_code == 0) log_info("stop requested");

@@ -29,6 +29,8 @@
 #include "inv_limits.h"
 #include "stock_json.h"
 #include "timestamp.h"
+#include "inv_clock.h"
+#include "bench_util.h"
 
 #define ROUNDS_MAX 64
 
@@ -40,32 +42,11 @@ typedef struct corpus {
     size_t total;
 } corpus;
 
-/* Wall time, and the CPU time of this thread: on a shared machine the
- * thread waits for a CPU part of the wall time, which CPU time leaves out. */
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t cpu_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Wall and CPU nanoseconds of each round. */
 typedef struct timing {
     int64_t wall[ROUNDS_MAX];
     int64_t cpu[ROUNDS_MAX];
 } timing;
-
-static uint64_t rng_next(uint64_t *s) { /* splitmix64 */
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 static double parse_count(const char *s, const char *what) {
     char *end;
@@ -198,7 +179,7 @@ static uint64_t bench_events(const corpus *c, int rounds, timing *t, size_t *bad
     uint64_t sum = 0;
     *bad = 0;
     for (int r = 0; r < rounds; r++) {
-        int64_t t0 = now_ns(), c0 = cpu_ns();
+        int64_t t0 = inv_now_ns(), c0 = inv_thread_cpu_ns();
         for (size_t i = 0; i < c->n; i++) {
             inv_event ev;
             ev.key = NULL;
@@ -208,8 +189,8 @@ static uint64_t bench_events(const corpus *c, int rounds, timing *t, size_t *bad
             *bad += why != INV_OK;
             sum += (uint64_t)ev.timestamp_ms + ev.sku_len + (uint64_t)ev.quantity_delta + ev.type;
         }
-        t->wall[r] = now_ns() - t0;
-        t->cpu[r] = cpu_ns() - c0;
+        t->wall[r] = inv_now_ns() - t0;
+        t->cpu[r] = inv_thread_cpu_ns() - c0;
     }
     return sum;
 }
@@ -251,7 +232,7 @@ static double bench_pipeline(const corpus *c, size_t *bad) {
     size_t half = c->n / 2;
     int64_t c0 = 0, apply_ns = 0;
     for (size_t i = 0; i < c->n;) {
-        if (c0 == 0 && i >= half) c0 = cpu_ns();
+        if (c0 == 0 && i >= half) c0 = inv_thread_cpu_ns();
         size_t n = 0, used_total = 0;
         for (; n < pipeline_batch && i < c->n; i++) {
             inv_event *ev = &evs[n];
@@ -268,11 +249,11 @@ static double bench_pipeline(const corpus *c, size_t *bad) {
             used_total += used;
             n++;
         }
-        int64_t a0 = c0 ? cpu_ns() : 0;
+        int64_t a0 = c0 ? inv_thread_cpu_ns() : 0;
         partition_apply_events(parts, PARTS, evs, n, res);
-        if (c0) apply_ns += cpu_ns() - a0;
+        if (c0) apply_ns += inv_thread_cpu_ns() - a0;
     }
-    int64_t ns = cpu_ns() - c0;
+    int64_t ns = inv_thread_cpu_ns() - c0;
     printf("  of which apply (dedup + table): %.1f ns/event, decode and the rest: %.1f ns/event\n",
            (double)apply_ns / (double)(c->n - half), (double)(ns - apply_ns) / (double)(c->n - half));
     for (int p = 0; p < PARTS; p++) partition_destroy(parts[p]);
@@ -293,7 +274,7 @@ static uint64_t bench_stock(size_t n, int rounds, timing *enc, timing *dec, size
         snprintf(locs[i], sizeof(locs[i]), "store-%03d", i);
     uint64_t sum = 0;
     for (int r = 0; r < rounds; r++) {
-        int64_t t0 = now_ns(), c0 = cpu_ns();
+        int64_t t0 = inv_now_ns(), c0 = inv_thread_cpu_ns();
         *bytes = 0;
         for (size_t i = 0; i < n; i++) {
             inv_agg a;
@@ -309,7 +290,7 @@ static uint64_t bench_stock(size_t n, int rounds, timing *enc, timing *dec, size
                                   skus[i % 1000], 10, locs[i % 50], 9, &a);
             *bytes += lens[i];
         }
-        int64_t t1 = now_ns(), c1 = cpu_ns();
+        int64_t t1 = inv_now_ns(), c1 = inv_thread_cpu_ns();
         for (size_t i = 0; i < n; i++) {
             inv_stock_record rec;
             char err[128];
@@ -319,8 +300,8 @@ static uint64_t bench_stock(size_t n, int rounds, timing *enc, timing *dec, size
         }
         enc->wall[r] = t1 - t0;
         enc->cpu[r] = c1 - c0;
-        dec->wall[r] = now_ns() - t1;
-        dec->cpu[r] = cpu_ns() - c1;
+        dec->wall[r] = inv_now_ns() - t1;
+        dec->cpu[r] = inv_thread_cpu_ns() - c1;
     }
     free(vals);
     free(lens);

@@ -32,15 +32,10 @@
 
 #include "kafka_topics.h"
 #include "partitioner.h"
+#include "inv_clock.h"
 
 #define PARTITIONS 12
 #define WAIT_MS_MAX 600000
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void die(const char *what, const char *why) {
     fprintf(stderr, "bench-e2e: %s: %s\n", what, why);
@@ -70,7 +65,7 @@ static double produce(const char *brokers, const char *topic, long n, long keys)
                                         "RESERVATION", "FULFILLMENT", "RELEASE", "ADJUSTMENT",
                                         "TRANSFER_OUT"};
     uint64_t rng = 88172645463325252ULL;
-    int64_t t0 = now_ms();
+    int64_t t0 = (inv_now_ns() / 1000000);
     for (long i = 0; i < n; i++) {
         rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
         long k = (long)(rng % (uint64_t)keys);
@@ -96,7 +91,7 @@ static double produce(const char *brokers, const char *topic, long n, long keys)
         rd_kafka_poll(p, 0);
     }
     if (rd_kafka_flush(p, 120000) != RD_KAFKA_RESP_ERR_NO_ERROR) die("produce", "flush timed out");
-    double secs = (double)(now_ms() - t0) / 1000.0;
+    double secs = (double)((inv_now_ns() / 1000000) - t0) / 1000.0;
     rd_kafka_destroy(p);
     return (double)n / secs;
 }
@@ -125,18 +120,18 @@ static double bare_consume(const char *brokers, const char *topic, long n) {
     rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(c);
     rd_kafka_message_t *batch[1024];
     long got = 0;
-    int64_t t0 = 0, deadline = now_ms() + WAIT_MS_MAX;
-    while (got < n && now_ms() < deadline) {
+    int64_t t0 = 0, deadline = (inv_now_ns() / 1000000) + WAIT_MS_MAX;
+    while (got < n && (inv_now_ns() / 1000000) < deadline) {
         ssize_t k = rd_kafka_consume_batch_queue(q, 100, batch, 1024);
         for (ssize_t i = 0; i < k; i++) {
             if (batch[i]->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                if (t0 == 0) t0 = now_ms();
+                if (t0 == 0) t0 = (inv_now_ns() / 1000000);
                 got++;
             }
             rd_kafka_message_destroy(batch[i]);
         }
     }
-    double secs = (double)(now_ms() - t0) / 1000.0;
+    double secs = (double)((inv_now_ns() / 1000000) - t0) / 1000.0;
     rd_kafka_queue_destroy(q);
     rd_kafka_consumer_close(c);
     rd_kafka_destroy(c);
@@ -182,10 +177,10 @@ static double run_invsyncd(const char *invsyncd, const char *brokers, const char
     const char *kv[] = {"group.id", group, NULL};
     rd_kafka_t *probe = client(RD_KAFKA_CONSUMER, brokers, kv);
     int restored = 0;
-    int64_t t_ready = 0, t_done = 0, deadline = now_ms() + WAIT_MS_MAX;
+    int64_t t_ready = 0, t_done = 0, deadline = (inv_now_ns() / 1000000) + WAIT_MS_MAX;
     char buf[65536];
     size_t used = 0;
-    while (t_done == 0 && now_ms() < deadline) {
+    while (t_done == 0 && (inv_now_ns() / 1000000) < deadline) {
         ssize_t r = read(pipefd[0], buf + used, sizeof(buf) - 1 - used);
         if (r > 0) {
             used += (size_t)r;
@@ -199,7 +194,7 @@ static double run_invsyncd(const char *invsyncd, const char *brokers, const char
             }
             used = strlen(line);
             memmove(buf, line, used);
-            if (restored >= PARTITIONS && t_ready == 0) t_ready = now_ms();
+            if (restored >= PARTITIONS && t_ready == 0) t_ready = (inv_now_ns() / 1000000);
         }
         if (t_ready == 0) {
             usleep(2000);
@@ -210,7 +205,7 @@ static double run_invsyncd(const char *invsyncd, const char *brokers, const char
         if (rd_kafka_committed(probe, l, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
             int at_end = 0;
             for (int p = 0; p < PARTITIONS; p++) at_end += l->elems[p].offset >= hi[p];
-            if (at_end == PARTITIONS) t_done = now_ms();
+            if (at_end == PARTITIONS) t_done = (inv_now_ns() / 1000000);
         }
         rd_kafka_topic_partition_list_destroy(l);
         usleep(10000);

@@ -37,6 +37,8 @@
 #include "engine.h"
 #include "partitioner.h"
 #include "rcu.h"
+#include "inv_clock.h"
+#include "bench_util.h"
 
 #define PARTITIONS 12
 #define LOCATIONS 50
@@ -56,19 +58,6 @@ typedef struct stream {
     size_t n;
     size_t next;
 } stream;
-
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static uint64_t rng_next(uint64_t *s) { /* splitmix64 */
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 static double rng_unit(uint64_t *s) {
     return (double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
@@ -216,13 +205,13 @@ static void run_streams(inv_engine *e, stream *st, uint32_t workers, run_result 
     for (uint32_t w = 0; w < workers; w++)
         in[w] = (inv_worker_input){.pull = stream_pull, .ctx = &st[w]};
     char err[256];
-    int64_t t0 = now_ns();
+    int64_t t0 = inv_now_ns();
     if (engine_start(e, in, err, sizeof(err)) != 0) {
         fprintf(stderr, "bench: %s\n", err);
         exit(1);
     }
     inv_assert(engine_wait(e) == 0);
-    int64_t wall = now_ns() - t0;
+    int64_t wall = inv_now_ns() - t0;
     rr->events = 0;
     for (uint32_t w = 0; w < workers; w++) {
         inv_worker_stats ws;
@@ -246,7 +235,7 @@ static void *reader_main(void *arg) {
     reader_ctx *r = arg;
     inv_rcu_register_thread();
     uint64_t rng = 42;
-    int64_t t0 = now_ns();
+    int64_t t0 = inv_now_ns();
     while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
         for (int i = 0; i < 1000; i++) {
             uint32_t k = (uint32_t)(rng_next(&rng) % r->ks->keys);
@@ -257,7 +246,7 @@ static void *reader_main(void *arg) {
         }
         r->lookups += 1000;
     }
-    r->ns = now_ns() - t0;
+    r->ns = inv_now_ns() - t0;
     inv_rcu_unregister_thread();
     return NULL;
 }

@@ -37,18 +37,10 @@
 
 #include "config.h"
 #include "inv_limits.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-#define FUZZ_CHECK(cond)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_config: check failed: %s at %s:%d\n", #cond, __FILE__,           \
-                    __LINE__);                                                                     \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 #define FUZZ_ARGS_MAX 24
 #define FUZZ_CANARY   "Zq8canaryK3vW9xP"

@@ -38,18 +38,9 @@
 #include "inv_limits.h"
 #include "reason.h"
 #include "../test_util.h"
-#include "fuzz_reader.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond)                                                                    \
-    do {                                                                                    \
-        if (!(cond)) {                                                                      \
-            fprintf(stderr, "fuzz_event: check failed: %s at %s:%d\n", #cond, __FILE__,    \
-                    __LINE__);                                                              \
-            abort();                                                                        \
-        }                                                                                   \
-    } while (0)
 
 #define FUZZ_APPLY_REPEAT_MAX 16
 

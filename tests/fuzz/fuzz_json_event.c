@@ -48,17 +48,9 @@
 #include "json_event.h"
 #include "inv_limits.h"
 #include "reason.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_json_event: check failed: %s at %s:%d\n", #cond, __FILE__,       \
-                    __LINE__);                                                                     \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 /* The oracle's verdict for input that is not valid JSON (any of three reasons). */
 #define ORACLE_BAD_JSON    ((inv_reason)-1)

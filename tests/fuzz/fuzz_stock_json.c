@@ -33,18 +33,9 @@
 #include "inv_limits.h"
 #include "stock_json.h"
 #include "timestamp.h"
-#include "fuzz_reader.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_stock_json: check failed: %s at %s:%d\n", #cond, __FILE__,       \
-                    __LINE__);                                                                     \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 
 static bool ref_key_char(char c) {
