@@ -126,7 +126,7 @@ int kafka_topics_ensure(rd_kafka_t *rk, const inv_topic_spec *specs, int n, int3
             if (c < 0) return c;
             if (c == 0) {
                 struct timespec ts = {0, 100 * 1000000};
-                nanosleep(&ts, NULL);
+                nanosleep(&ts, NULL); /* shorter than a retry: creation is in progress */
             }
         }
         if (c == 0) {
@@ -136,4 +136,24 @@ int kafka_topics_ensure(rd_kafka_t *rk, const inv_topic_spec *specs, int n, int3
         counts[i] = c;
     }
     return 0;
+}
+
+/* Any thread. See kafka_topics.h. */
+void kafka_retry_pause(void) {
+    struct timespec ts = {0, INV_KAFKA_RETRY_BACKOFF_MS * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Any thread. See kafka_topics.h. */
+rd_kafka_resp_err_t kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t p, int64_t *lo,
+                                     int64_t *hi) {
+    inv_assert(rk != NULL && topic != NULL && lo != NULL && hi != NULL);
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int tries = 0; tries < INV_KAFKA_RETRIES_MAX; tries++) {
+        err = rd_kafka_query_watermark_offsets(rk, topic, p, lo, hi, INV_KAFKA_REQUEST_TIMEOUT_MS);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+        log_warn("partition %d: watermarks of %s: %s; retrying", p, topic, rd_kafka_err2str(err));
+        kafka_retry_pause();
+    }
+    return err;
 }

@@ -27,4 +27,14 @@ int kafka_topics_ensure(rd_kafka_t *rk, const inv_topic_spec *specs, int n, int3
 int32_t kafka_topic_partitions(rd_kafka_t *rk, const char *topic, char *errstr,
                                size_t errstr_len);
 
+/* Any thread. The low and high watermarks of topic/p, retrying transient
+ * errors (a fresh topic without a leader yet, a leader that moved) up to
+ * INV_KAFKA_RETRIES_MAX times INV_KAFKA_RETRY_BACKOFF_MS apart; each retry is
+ * logged. Returns the last error (NO_ERROR on success). */
+rd_kafka_resp_err_t kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t p, int64_t *lo,
+                                     int64_t *hi);
+
+/* Any thread. Sleeps INV_KAFKA_RETRY_BACKOFF_MS between tries of a request. */
+void kafka_retry_pause(void);
+
 #endif

@@ -29,6 +29,7 @@
 #include "config.h"
 #include "inv_assert.h"
 #include "json_event.h"
+#include "kafka_topics.h"
 #include "inv_limits.h"
 #include "log.h"
 #include "partitioner.h"
@@ -359,22 +360,6 @@ static int dlq_send(inv_kworker *w, kw_part *ps, const rd_kafka_message_t *m, in
 
 /* --- recovery (worker thread) ------------------------------------------------ */
 
-/* Worker thread. Watermarks of topic/p, retrying transient errors (a fresh
- * topic's leader is not elected yet, a leader moved) for a bounded time. */
-static rd_kafka_resp_err_t watermarks(inv_kworker *w, const char *topic, int32_t p, int64_t *lo,
-                                      int64_t *hi) {
-    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-    for (int tries = 0; tries < INV_KAFKA_RETRIES_MAX; tries++) {
-        err = rd_kafka_query_watermark_offsets(w->restorer, topic, p, lo, hi,
-                                               INV_KAFKA_REQUEST_TIMEOUT_MS);
-        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-        log_warn("partition %d: watermarks of %s: %s; retrying", p, topic, rd_kafka_err2str(err));
-        struct timespec ts = {0, INV_KAFKA_RETRY_BACKOFF_MS * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    return err;
-}
-
 /* Reads [from, to) of topic/partition with the restorer, calling fn per
  * message (in batches). Returns 0, fn's error, or -EIO with the reason logged. */
 typedef int (*read_fn)(inv_kworker *w, const rd_kafka_message_t *m, void *ctx);
@@ -511,7 +496,7 @@ static int cmp_i64(const void *a, const void *b) {
  * DLQ backwards in chunks until a record older than resume shows up. */
 static int dlq_scan(inv_kworker *w, int32_t p, kw_part *ps) {
     int64_t lo, hi;
-    rd_kafka_resp_err_t err = watermarks(w, w->topic_dlq, p, &lo, &hi);
+    rd_kafka_resp_err_t err = kafka_watermarks(w->restorer, w->topic_dlq, p, &lo, &hi);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         log_error("partition %d: DLQ watermarks: %s", p, rd_kafka_err2str(err));
         return -EIO;
@@ -561,7 +546,7 @@ static int cmd_assign(inv_kworker *w, const kw_cmd *c) {
         return -EIO;
     }
     int64_t lo, hi;
-    rd_kafka_resp_err_t kerr = watermarks(w, w->topic_stock_levels, p, &lo, &hi);
+    rd_kafka_resp_err_t kerr = kafka_watermarks(w->restorer, w->topic_stock_levels, p, &lo, &hi);
     if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
         log_error("partition %d: changelog watermarks: %s", p, rd_kafka_err2str(kerr));
         return -EIO;

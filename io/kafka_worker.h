@@ -44,8 +44,6 @@ typedef struct inv_kworker_params {
     const char *topic_dlq;
     int32_t partitions;           /* of all three topics (checked equal at start-up) */
     uint32_t flush_interval_ms;
-    uint32_t dedup_ids_max;       /* replay this many input events before the committed offset */
-    bool dedup_enabled;
 } inv_kworker_params;
 
 typedef struct inv_kworker_stats {

@@ -51,11 +51,6 @@ typedef struct svc {
     bool bootstrap_written;
 } svc;
 
-static void retry_pause(void) {
-    struct timespec ts = {0, INV_KAFKA_RETRY_BACKOFF_MS * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* --- rebalance (control thread, inside rd_kafka_consumer_poll) -------------- */
 
 static inv_kworker *owner_of(svc *s, int32_t p) {
@@ -78,7 +73,7 @@ static int on_assign(svc *s, rd_kafka_topic_partition_list_t *parts) {
         err = rd_kafka_committed(s->consumer, committed, INV_KAFKA_REQUEST_TIMEOUT_MS);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
         log_warn("reading committed offsets: %s; retrying", rd_kafka_err2str(err));
-        retry_pause();
+        kafka_retry_pause();
     }
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         log_error("reading committed offsets: %s", rd_kafka_err2str(err));
@@ -95,13 +90,7 @@ static int on_assign(svc *s, rd_kafka_topic_partition_list_t *parts) {
             break;
         }
         int64_t lo = 0, hi = 0;
-        for (int tries = 0; tries < INV_KAFKA_RETRIES_MAX; tries++) {
-            err = rd_kafka_query_watermark_offsets(s->consumer, tp->topic, p, &lo, &hi,
-                                                   INV_KAFKA_REQUEST_TIMEOUT_MS);
-            if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-            log_warn("partition %d: watermarks: %s; retrying", p, rd_kafka_err2str(err));
-            retry_pause();
-        }
+        err = kafka_watermarks(s->consumer, tp->topic, p, &lo, &hi);
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             log_error("partition %d: watermarks: %s", p, rd_kafka_err2str(err));
             rc = -EIO;
@@ -340,8 +329,7 @@ static int start_engine_and_workers(svc *s, char *errstr, size_t errstr_len) {
                                   .base = s->base, .cfg = c, .topic_canonical = c->topic_canonical,
                                   .topic_stock_levels = c->topic_stock_levels,
                                   .topic_dlq = c->topic_dlq, .partitions = s->partitions,
-                                  .flush_interval_ms = c->flush_interval_ms,
-                                  .dedup_ids_max = c->dedup_ids_max, .dedup_enabled = true};
+                                  .flush_interval_ms = c->flush_interval_ms};
         rc = kworker_create(&s->workers[i], &prm, errstr, errstr_len);
         if (rc != 0) return rc;
         s->workers_count++;

@@ -572,21 +572,28 @@ def case_harness(c):
                          % (len(exp.dlq), sum(1 for m in msgs if m.kind == "invalid")))
 
 
-def case_exact(c):
-    msgs = c.generate(c.args.events or 20000)
-    svc = c.service("invsyncd")
-    if c.broker.fresh:  # invsyncd creates the topics; the stream arrives live
+def start_with_input(c, svc, msgs):
+    """Starts svc and produces msgs. On a fresh broker invsyncd creates the topics, so it
+    starts first and the stream arrives live; otherwise the backlog is produced first.
+    Returns the topics' start offsets the expectation counts from."""
+    if c.broker.fresh:
         svc.start()
         c.topics_ready()
         since = {}
         c.produce(msgs)
-        log(c.name, "produced %d messages" % len(msgs))
-    else:  # the backlog is there before invsyncd starts
+    else:
         c.topics_ready()
         since = c.start_offsets()
         c.produce(msgs)
-        log(c.name, "produced %d messages" % len(msgs))
         svc.start()
+    log(c.name, "produced %d messages" % len(msgs))
+    return since
+
+
+def case_exact(c):
+    msgs = c.generate(c.args.events or 20000)
+    svc = c.service("invsyncd")
+    since = start_with_input(c, svc, msgs)
     exp = Expectation(c.broker, c.name, since)
     verify_produced(c.name, exp, msgs)
     wait_converged(c.name, exp, c.broker, variants_of(msgs), [svc], c.args.timeout)
@@ -729,17 +736,7 @@ def case_backpressure(c):
     must still be exact, and the service's final stats line must count flush stalls."""
     msgs = c.generate(c.args.events or 8000)
     svc = c.service("invsyncd", ["-X", "queue.buffering.max.messages=20"])
-    if c.broker.fresh:  # invsyncd creates the topics; the stream arrives live
-        svc.start()
-        c.topics_ready()
-        since = {}
-        c.produce(msgs)
-    else:  # the backlog is there before invsyncd starts
-        c.topics_ready()
-        since = c.start_offsets()
-        c.produce(msgs)
-        svc.start()
-    log(c.name, "produced %d messages" % len(msgs))
+    since = start_with_input(c, svc, msgs)
     exp = Expectation(c.broker, c.name, since)
     verify_produced(c.name, exp, msgs)
     wait_converged(c.name, exp, c.broker, variants_of(msgs), [svc], c.args.timeout)
