@@ -1,11 +1,11 @@
 /* table.c - per-partition open-addressed table (see table.h for the contract).
  *
  * Record arena: one mmap reservation (MAP_NORESERVE, so only touched pages
- * cost memory), records appended at arena_used, 8-byte aligned; offset 0 is
- * never a record so ref 0 means "none". A record is [seq, next_sku, the
- * aggregate's first 60 bytes (7 words and the last counter), sku_len,
- * loc_len, 2 spare bytes, "sku:loc" bytes]: 72 bytes plus the key, rounded up
- * to 8. The aggregate's 4 bytes of padding are not stored: the key lengths
+ * cost memory), records appended at arena_used, REC_ALIGN (32) bytes
+ * aligned; offset 0 is never a record so ref 0 means "none". A record is
+ * [seq, next_sku, the aggregate's first 60 bytes (7 words and the last
+ * counter), sku_len, loc_len, 2 spare bytes, "sku:loc" bytes]: 72 bytes plus
+ * the key, rounded up to 32. The aggregate's 4 bytes of padding are not stored: the key lengths
  * take their place, so a typical 22-byte key makes a 96-byte record.
  *
  * Indexes: 2^n slots of uint64 (h32 << 32 | ref), 0 = empty. The home slot
@@ -24,6 +24,9 @@
 #include "table.h"
 
 #include <errno.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,14 +117,30 @@ static inline inv_rec *rec_at(const inv_table *t, inv_ref ref) {
     return (inv_rec *)(t->arena + (uint64_t)ref * 8);
 }
 
+/* Records start on REC_ALIGN bytes: a record of up to 96 bytes (keys of up
+ * to 24 bytes, the usual "SKU:store" shape) then always spans exactly 2
+ * cache lines, never 3, which saves a line fill per event at 1M keys and
+ * lets the prefetch issue a fixed pair. Costs 12 bytes per key on average
+ * over 8-byte alignment, none for keys of 17-24 bytes. */
+#define REC_ALIGN 32
 static inline uint64_t rec_bytes(size_t sku_len, size_t loc_len) {
-    return (REC_HEADER_BYTES + sku_len + 1 + loc_len + 7) & ~(uint64_t)7;
+    return (REC_HEADER_BYTES + sku_len + 1 + loc_len + REC_ALIGN - 1) & ~(uint64_t)(REC_ALIGN - 1);
 }
 
 /* Equality of n bytes with whole-word loads and no read outside either
  * buffer: 8-byte words, the last one overlapping; 4-byte halves below 8;
  * first/middle/last byte below 4. Keys are short; this beats a memcmp call. */
 static inline bool bytes_eq(const char *a, const char *b, size_t n) {
+#ifdef __SSE2__
+    if (n >= 16 && n <= 32) { /* the common key: two overlapping 16-byte compares */
+        const __m128i x = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)a),
+                                        _mm_loadu_si128((const __m128i *)(const void *)b));
+        const __m128i y =
+            _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(a + n - 16)),
+                          _mm_loadu_si128((const __m128i *)(const void *)(b + n - 16)));
+        return _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_or_si128(x, y), _mm_setzero_si128())) == 0xFFFF;
+    }
+#endif
     if (n >= 8) {
         for (size_t i = 0; i + 8 < n; i += 8)
             if (inv_load_u64(a + i) != inv_load_u64(b + i)) return false;
@@ -138,12 +157,8 @@ static inline uint16_t rec_lens(const inv_rec *r) {
     return v;
 }
 
-static inline uint16_t key_lens(const inv_key *k) {
-    return (uint16_t)(k->sku_len | (unsigned)(k->len - k->sku_len - 1) << 8);
-}
-
 static inline bool rec_key_eq(const inv_rec *r, const inv_key *k) {
-    return rec_lens(r) == key_lens(k) && bytes_eq(r->key, table_key_bytes(k), k->len);
+    return rec_lens(r) == k->lens && bytes_eq(r->key, table_key_bytes(k), k->len);
 }
 
 static inline bool rec_sku_eq(const inv_rec *r, const char *sku, size_t sku_len) {
@@ -249,17 +264,20 @@ void table_key_init(inv_key *k, const char *sku, size_t sku_len, const char *loc
     memcpy(k->buf + sku_len + 1, loc, loc_len);
     k->ext = NULL;
     k->len = (uint16_t)(sku_len + 1 + loc_len);
+    k->lens = (uint16_t)(sku_len | loc_len << 8);
     k->sku_len = (uint8_t)sku_len;
     k->hash = XXH3_64bits(k->buf, k->len);
 }
 
 /* Any thread. See table.h. */
 void table_key_init_joined(inv_key *k, const char *bytes, size_t len, size_t sku_len) {
-    inv_assert(sku_len >= 1 && sku_len <= INV_SKU_LEN_MAX);
-    inv_assert(len >= sku_len + 2 && len - sku_len - 1 <= INV_LOCATION_LEN_MAX);
+    /* Unsigned wrap-around turns each range test into one compare. */
+    const size_t loc_len = len - sku_len - 1;
+    inv_assert(sku_len - 1 < INV_SKU_LEN_MAX && loc_len - 1 < INV_LOCATION_LEN_MAX);
     inv_debug_assert(bytes[sku_len] == ':');
     k->ext = bytes;
     k->len = (uint16_t)len;
+    k->lens = (uint16_t)(sku_len | loc_len << 8);
     k->sku_len = (uint8_t)sku_len;
     k->hash = XXH3_64bits(bytes, len);
 }
@@ -293,7 +311,7 @@ int table_create(inv_table **out, const inv_table_config *cfg, char *errstr, siz
     }
     (void)madvise(t->arena, arena_bytes, MADV_HUGEPAGE);
     t->arena_bytes = arena_bytes;
-    t->arena_used = 8; /* offset 0 is "no record" */
+    t->arena_used = REC_ALIGN; /* offset 0 is "no record" */
     uint32_t log2 = log2_for_keys(cfg->keys_expected);
     t->index = index_alloc(log2);
     t->sku_index = index_alloc(log2);
@@ -328,17 +346,22 @@ void table_prefetch_slot(const inv_table *t, uint64_t hash) {
 void table_prefetch_record(const inv_table *t, inv_ref ref, size_t key_len) {
     if (ref == 0) return;
     inv_debug_assert(key_len <= INV_KEY_LEN_MAX);
-    /* Every line from the header to the last key byte, each once: a record
-     * spans 2 or 3 lines (4 only for keys over 120 bytes). Prefetching a line
-     * twice is not free here (measured: it stalls the pipeline at 1M keys),
-     * and a loop with a varying trip count mispredicts, so: two lines always,
-     * the others behind a test. */
+    /* Every line from the header to the last key byte, each once: prefetching
+     * a line twice is not free here (measured: it stalls the pipeline at 1M
+     * keys). A record spans 2 lines for keys up to 24 bytes (REC_ALIGN), 3
+     * or 4 for longer ones: two prefetches always, the others behind a test
+     * that a workload of one key shape always answers the same way. */
     const uintptr_t first = (uintptr_t)rec_at(t, ref) & ~(uintptr_t)63;
     const uintptr_t last =
         ((uintptr_t)rec_at(t, ref) + REC_HEADER_BYTES + key_len - 1) & ~(uintptr_t)63;
     _Static_assert(REC_HEADER_BYTES + INV_KEY_LEN_MAX <= 4 * 64, "a record spans <= 4 lines");
-    _Static_assert(REC_HEADER_BYTES + 1 + 2 > 64, "a record spans at least 2 lines' worth");
-    for (uintptr_t line = first; line <= last; line += 64) __builtin_prefetch((const void *)line, 1, 3);
+    _Static_assert(REC_HEADER_BYTES + 3 > 64, "a record spans at least 2 lines");
+    _Static_assert(REC_ALIGN == 32 && REC_HEADER_BYTES + 24 <= 96,
+                   "a 24-byte key's record fits 2 lines from any 32-byte boundary");
+    __builtin_prefetch((const void *)first, 1, 3);
+    __builtin_prefetch((const void *)(first + 64), 1, 3);
+    for (uintptr_t line = first + 128; line <= last; line += 64)
+        __builtin_prefetch((const void *)line, 1, 3);
 }
 
 /* Owning worker. See table.h. */
@@ -469,6 +492,19 @@ void table_agg_get(const inv_table *t, inv_ref ref, inv_agg *out) {
     out->reserved0 = 0;
 }
 
+/* Owning worker. See table.h. The record's words 1..8 have inv_agg's layout
+ * up to its padding word, which the key lengths take (asserted below). */
+const inv_agg *table_agg_view(const inv_table *t, inv_ref ref) {
+    const inv_rec *r = rec_at(t, ref);
+    inv_debug_assert((r->seq & 1u) == 0);
+    return (const inv_agg *)(const void *)r->agg;
+}
+_Static_assert(offsetof(inv_rec, agg_tail) - offsetof(inv_rec, agg) ==
+                   offsetof(inv_agg, transfer_in_excess_count),
+               "the record's aggregate image has inv_agg's layout");
+_Static_assert(offsetof(inv_rec, agg) + sizeof(inv_agg) <= REC_HEADER_BYTES,
+               "an inv_agg view of a record stays inside its header");
+
 /* Owning worker. See table.h. */
 void table_agg_set(inv_table *t, inv_ref ref, const inv_agg *a) {
     inv_rec *r = rec_at(t, ref);
@@ -529,7 +565,7 @@ long table_foreach(const inv_table *t, table_rec_fn fn, void *ctx) {
     uint64_t used = __atomic_load_n(&t->arena_used, __ATOMIC_ACQUIRE);
     inv_assert(used <= t->arena_bytes);
     long visited = 0;
-    for (uint64_t off = 8; off < used; visited++) {
+    for (uint64_t off = REC_ALIGN; off < used; visited++) {
         const inv_rec *r = rec_at(t, (inv_ref)(off / 8));
         inv_assert(r->sku_len >= 1 && r->loc_len >= 1);
         inv_agg agg;

@@ -41,6 +41,7 @@ typedef struct inv_key {
     uint64_t hash;   /* XXH3-64 of the key bytes */
     const char *ext; /* the caller's key bytes, or NULL when they are in buf */
     uint16_t len;    /* sku_len + 1 + loc_len */
+    uint16_t lens;   /* sku_len | loc_len << 8, as a record stores them (one compare) */
     uint8_t sku_len;
     char buf[INV_KEY_LEN_MAX];
 } inv_key;
@@ -116,6 +117,11 @@ int table_insert(inv_table *t, const inv_key *k, inv_ref *out);
 /* Copies the aggregate of ref into *out (no sequence check: the owner is the
  * only writer). */
 void table_agg_get(const inv_table *t, inv_ref ref, inv_agg *out);
+
+/* The aggregate of ref read in place, without a copy (the owner is the only
+ * writer, so it needs no sequence check). Valid until the next table_agg_set
+ * of ref. Its reserved0 overlays the record's key lengths: do not read it. */
+const inv_agg *table_agg_view(const inv_table *t, inv_ref ref);
 
 /* Stores *a as the aggregate of ref, visible to readers atomically. */
 void table_agg_set(inv_table *t, inv_ref ref, const inv_agg *a);
