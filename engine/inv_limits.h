@@ -39,9 +39,12 @@
 
 /* Dedup window (DESIGN.md section 3). */
 #define INV_DEDUP_WINDOW_MS_DEFAULT (24LL * 3600 * 1000)
-#define INV_DEDUP_IDS_MAX_DEFAULT   (1u << 20) /* per partition: 32 bytes per id */
+#define INV_DEDUP_IDS_MAX_DEFAULT   (1u << 20) /* per partition: 32 bytes per id (dedup.h) */
 #define INV_DEDUP_IDS_MAX           (1u << 28)
 #define INV_DEDUP_IDS_MIN           16
+#define INV_DEDUP_GENERATIONS       64    /* a generation: ceil(1/64) of ids_max, of window_ms */
+#define INV_DEDUP_GENERATIONS_LIVE_MAX 256 /* generation ring; dedup.c proves <= 2G + 3 are live */
+#define INV_DEDUP_SWEEP_GENERATIONS 16384 /* every bucket is swept once per this many generations */
 
 /* Kafka pipeline (io/). */
 #define INV_FLUSH_EPOCHS_MAX        64     /* flushes in flight per partition (awaiting acks) */

@@ -1,11 +1,21 @@
 /* test_dedup.c - unit tests of engine/dedup.c, the per-partition eventId window.
  *
- * Covers the contract of dedup.h: fingerprints, both expiry rules at their
- * exact boundaries (including int64 extremes and out-of-order times), clear,
- * the counters, the fixed memory bound (formula and process RSS), a
- * randomized comparison against a plain reference model, false positives
- * over millions of distinct ids, and backward-shift deletion in a tiny table
- * with forced collisions.
+ * Covers the contract of dedup.h: fingerprints; generations (closing by count
+ * and by time, leaving whole, oldest first) at their exact boundaries,
+ * including int64 extremes and out-of-order times; clear; the counters; the
+ * fixed memory bound (formula and process RSS); a randomized comparison
+ * against a reference model of the generations, with the window's guarantee
+ * (no id lost among the last ids_max - gen_cap inserts inside the time
+ * window) checked on the window itself; the bound on live generations;
+ * crowded buckets (overflow words and their expiry); fingerprints whose low
+ * 16 bits are 0; 16-bit generation tags going round many times (the sweep);
+ * false positives over millions of distinct ids.
+ *
+ * Each of these was seen to fail against a deliberately broken dedup.c (no
+ * overflow mark, no sweep or a too slow one, no probe past the home bucket,
+ * no low-bit remap, off-by-one closing, deadline, eviction and tag range,
+ * floor instead of ceil for span_ms, a stale fast-path bound, an untracked
+ * generation time, a sweep clearing live words).
  *
  * Environment: INV_TEST_SEED fixes the random seed (printed at start and in
  * every failure message); INV_TEST_SCALE (a factor, default 1) scales the
@@ -44,8 +54,8 @@ static uint64_t test_rand(uint64_t *state) {
     return test_mix(*state);
 }
 
-/* A nonzero fingerprint for key k (distinct k give distinct values but for a
- * 2^-64 chance). */
+/* A nonzero fingerprint for key k (distinct k give fingerprints that differ
+ * in their low 48 bits but for a 2^-48 chance per pair). */
 static uint64_t test_key_fp(uint64_t k) {
     uint64_t fp = test_mix(k);
     return fp == 0 ? 1 : fp;
@@ -103,6 +113,22 @@ static void test_expect_stats(const inv_dedup *d, uint64_t ids, uint64_t inserte
     assert_int_equal(st.expired_by_time, expired);
     assert_int_equal(st.evicted_by_count, evicted);
     assert_true(st.newest_time_ms == newest_ms);
+}
+
+/* The generation sizes of dedup.h, computed here from its text. */
+static uint32_t test_gen_cap(uint32_t ids_max) {
+    return (ids_max + INV_DEDUP_GENERATIONS - 1) / INV_DEDUP_GENERATIONS;
+}
+
+static int64_t test_span_ms(int64_t window_ms) {
+    return (window_ms - 1) / INV_DEDUP_GENERATIONS + 1;
+}
+
+/* The bucket count of dedup.h: the smallest power of two b, 7 * b >= 2 * n. */
+static uint64_t test_buckets(uint32_t ids_max) {
+    uint64_t b = 1;
+    while (7 * b < 2 * (uint64_t)ids_max) b <<= 1;
+    return b;
 }
 
 /* ---- arguments, fingerprints, basics ---------------------------------- */
@@ -183,36 +209,56 @@ static void test_distinct_ids_never_duplicates(void **state) {
     (void)state;
     enum { IDS = 1 << 16, N = 200000 };
     inv_dedup *d = test_create(IDS, INT64_MAX);
+    const uint32_t gen_cap = test_gen_cap(IDS);
     for (uint32_t i = 0; i < N; i++) {
         uint64_t fp = test_evt_fp("distinct", i);
         assert_false(dedup_contains(d, fp));
         dedup_insert(d, fp, (int64_t)i);
         assert_true(dedup_contains(d, fp));
+        /* The guarantee: the last ids_max - gen_cap inserts are all held. */
+        if (i >= IDS && (i & 16383) == 0) {
+            for (uint32_t j = i + 1 - (IDS - gen_cap); j <= i; j++) {
+                assert_true(dedup_contains(d, test_evt_fp("distinct", j)));
+            }
+        }
     }
-    test_expect_stats(d, IDS, N, 0, N - IDS, N - 1);
+    inv_dedup_stats st;
+    dedup_get_stats(d, &st);
+    assert_true(st.ids <= IDS && st.ids >= IDS - gen_cap + 1);
+    assert_int_equal(st.inserted, N);
+    assert_int_equal(st.evicted_by_count, N - st.ids);
+    assert_int_equal(st.expired_by_time, 0);
     dedup_destroy(d);
 }
 
 #ifndef INV_DEBUG
 /* Release builds: an insert of an fp already held (a caller bug, asserted in
- * INV_DEBUG builds) is ignored and keeps ring and set in step. */
-static void test_duplicate_insert_ignored_in_release(void **state) {
+ * INV_DEBUG builds) is not looked for: a second copy is stored and counted,
+ * and leaves with its generation; nothing else changes. */
+static void test_duplicate_insert_in_release(void **state) {
     (void)state;
-    inv_dedup *d = test_create(16, 1000);
+    inv_dedup *d = test_create(16, 1000); /* gen_cap 1: one generation per insert */
     uint64_t a = test_key_fp(1);
     dedup_insert(d, a, 10);
     dedup_insert(d, a, 20);
-    test_expect_stats(d, 1, 1, 0, 0, 20);
-    for (uint32_t i = 0; i < 40; i++) dedup_insert(d, test_key_fp(100 + i), 20);
+    assert_true(dedup_contains(d, a));
+    test_expect_stats(d, 2, 2, 0, 0, 20);
+    for (uint32_t i = 0; i < 15; i++) dedup_insert(d, test_key_fp(100 + i), 20);
+    assert_true(dedup_contains(d, a)); /* the first copy left, the second is held */
+    test_expect_stats(d, 16, 17, 0, 1, 20);
+    dedup_insert(d, test_key_fp(200), 20);
     assert_false(dedup_contains(d, a));
-    test_expect_stats(d, 16, 41, 0, 25, 20);
+    for (uint32_t i = 0; i < 15; i++) assert_true(dedup_contains(d, test_key_fp(100 + i)));
+    test_expect_stats(d, 16, 18, 0, 2, 20);
     dedup_destroy(d);
 }
 #endif
 
-/* ---- expiry ------------------------------------------------------------ */
+/* ---- generations and expiry ------------------------------------------- */
 
-/* t < newest - window expires; t == newest - window stays. */
+/* With 1024 ids and a 1000 ms window (gen_cap 16, span 16 ms), ids far apart
+ * in time are in their own generations: t < newest - window expires, t ==
+ * newest - window stays. */
 static void test_expiry_by_time_boundary(void **state) {
     (void)state;
     inv_dedup *d = test_create(1024, 1000);
@@ -223,7 +269,7 @@ static void test_expiry_by_time_boundary(void **state) {
     dedup_insert(d, c, 1000); /* cutoff 0: a (t == cutoff) stays */
     assert_true(dedup_contains(d, a));
     test_expect_stats(d, 3, 3, 0, 0, 1000);
-    dedup_insert(d, dd, 1001); /* cutoff 1: a expires */
+    dedup_insert(d, dd, 1001); /* cutoff 1: a expires; dd joins c's generation */
     assert_false(dedup_contains(d, a));
     assert_true(dedup_contains(d, b) && dedup_contains(d, c) && dedup_contains(d, dd));
     test_expect_stats(d, 3, 4, 1, 0, 1001);
@@ -241,27 +287,76 @@ static void test_expiry_by_time_boundary(void **state) {
     dedup_destroy(d);
 }
 
-/* Inserting ids_max + k ids evicts exactly the k oldest. */
+/* A generation closes after span_ms of newest time and leaves whole: an id
+ * is held until its generation's newest time leaves the window, up to
+ * span_ms - 1 after its own time does. window 6400: span 100. */
+static void test_generation_by_time(void **state) {
+    (void)state;
+    inv_dedup *d = test_create(1 << 16, 6400);
+    assert_int_equal(test_span_ms(6400), 100);
+    for (uint32_t i = 0; i < 100; i++) dedup_insert(d, test_key_fp(i), i); /* one generation */
+    dedup_insert(d, test_key_fp(100), 100);                             /* opens the next */
+    /* Generation 0 has newest time 99: it leaves once newest > 6499, id 0
+     * (t = 0) stays 99 ms longer than its own rule (newest > 6400) says. */
+    dedup_insert(d, test_key_fp(1000), 6499);
+    for (uint32_t i = 0; i <= 100; i++) assert_true(dedup_contains(d, test_key_fp(i)));
+    test_expect_stats(d, 102, 102, 0, 0, 6499);
+    dedup_insert(d, test_key_fp(1001), 6500);
+    for (uint32_t i = 0; i < 100; i++) assert_false(dedup_contains(d, test_key_fp(i)));
+    assert_true(dedup_contains(d, test_key_fp(100)));
+    test_expect_stats(d, 3, 103, 100, 0, 6500);
+    /* The current generation never expires: ids inserted with times far
+     * outside the window are held while it is current. */
+    dedup_insert(d, test_key_fp(2000), 0);
+    dedup_insert(d, test_key_fp(2001), INT64_MIN);
+    assert_true(dedup_contains(d, test_key_fp(2000)) && dedup_contains(d, test_key_fp(2001)));
+    test_expect_stats(d, 5, 105, 100, 0, 6500);
+    /* ...and leave with it. 6600 closes it (its newest time, 6500, is in the
+     * window) and expires id 100's generation (cutoff 200). */
+    dedup_insert(d, test_key_fp(2002), 6600);
+    assert_true(dedup_contains(d, test_key_fp(2000)));
+    assert_false(dedup_contains(d, test_key_fp(100)));
+    test_expect_stats(d, 5, 106, 101, 0, 6600);
+    dedup_insert(d, test_key_fp(2003), 12901); /* cutoff 6501: 2000's generation expires */
+    assert_false(dedup_contains(d, test_key_fp(100)) || dedup_contains(d, test_key_fp(2000)) ||
+                 dedup_contains(d, test_key_fp(2001)));
+    assert_true(dedup_contains(d, test_key_fp(2002)) && dedup_contains(d, test_key_fp(2003)));
+    test_expect_stats(d, 2, 107, 105, 0, 12901);
+    dedup_destroy(d);
+}
+
+/* Inserting n + k ids with one time: generations of gen_cap ids leave whole,
+ * oldest first, whenever one more id would exceed n. For n <= 64 (gen_cap 1)
+ * that is exactly the k oldest. */
 static void test_expiry_by_count(void **state) {
     (void)state;
-    const uint32_t sizes[] = {16, 17, 1000, 1024};
+    const uint32_t sizes[] = {16, 17, 64, 65, 1000, 1024};
     for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
         const uint32_t n = sizes[s];
-        const uint32_t ks[] = {0, 1, n / 2, n, 3 * n + 7};
+        const uint32_t cap = test_gen_cap(n);
+        const uint32_t ks[] = {0, 1, cap, cap + 1, n / 2, n, 3 * n + 7};
         for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
             const uint32_t k = ks[ki];
             inv_dedup *d = test_create(n, INT64_MAX);
-            for (uint32_t i = 0; i < n + k; i++) dedup_insert(d, test_key_fp(i), 0);
+            uint32_t first = 0; /* the first id still held */
             for (uint32_t i = 0; i < n + k; i++) {
-                assert_int_equal(dedup_contains(d, test_key_fp(i)), i >= k);
+                /* Every closed generation is full: ids [g * cap, (g + 1) * cap). */
+                if (i - first == n) first += cap;
+                dedup_insert(d, test_key_fp(i), 0);
             }
-            test_expect_stats(d, n, n + k, 0, k, 0);
+            for (uint32_t i = 0; i < n + k; i++) {
+                assert_int_equal(dedup_contains(d, test_key_fp(i)), i >= first);
+            }
+            test_expect_stats(d, n + k - first, n + k, 0, first, 0);
+            if (k > 0) assert_true(n + k - first >= n - cap + 1);
+            if (cap == 1) assert_int_equal(first, k);
             dedup_destroy(d);
         }
     }
 }
 
-/* Out-of-order times, as dedup.c documents: expiry looks at the head only. */
+/* Out-of-order times with 64 ids (gen_cap 1, each id its own generation):
+ * expiry looks at the oldest generation only, as dedup.h documents. */
 static void test_out_of_order_times(void **state) {
     (void)state;
     inv_dedup *d = test_create(64, 1000);
@@ -273,7 +368,7 @@ static void test_out_of_order_times(void **state) {
     dedup_insert(d, fp[B], 100); /* already outside the window: still remembered */
     assert_true(dedup_contains(d, fp[B]));
     test_expect_stats(d, 2, 2, 0, 0, 5000); /* newest never goes back */
-    dedup_insert(d, fp[C], 5001);           /* cutoff 4001: head A in window, B waits */
+    dedup_insert(d, fp[C], 5001);           /* cutoff 4001: oldest A in window, B waits */
     assert_true(dedup_contains(d, fp[A]) && dedup_contains(d, fp[B]));
     test_expect_stats(d, 3, 3, 0, 0, 5001);
     dedup_insert(d, fp[D], 6001); /* cutoff 5001: A and B expire, C (== cutoff) stays */
@@ -285,7 +380,7 @@ static void test_out_of_order_times(void **state) {
     assert_false(dedup_contains(d, fp[C]) || dedup_contains(d, fp[D]) ||
                  dedup_contains(d, fp[F]));
     test_expect_stats(d, 1, 6, 5, 0, 7002);
-    /* An out-of-window id behind a head still inside the window waits for it. */
+    /* An out-of-window id behind a generation still inside the window waits for it. */
     dedup_insert(d, fp[H], 7500);
     dedup_insert(d, fp[I], 100);
     dedup_insert(d, fp[J], 8003); /* cutoff 7003: G expires, H stays, so I stays too */
@@ -306,7 +401,7 @@ static void test_out_of_order_times(void **state) {
     dedup_destroy(d);
 }
 
-/* newest - window never overflows, at either end of int64. */
+/* newest - window never overflows, at either end of int64 (gen_cap 1). */
 static void test_extreme_times(void **state) {
     (void)state;
     uint64_t a = test_key_fp(1), b = test_key_fp(2), c = test_key_fp(3), e = test_key_fp(4);
@@ -339,6 +434,15 @@ static void test_extreme_times(void **state) {
     assert_false(dedup_contains(d, a));
     test_expect_stats(d, 2, 3, 1, 0, 0);
     dedup_destroy(d);
+
+    /* A generation opened near INT64_MAX never closes by time (the closing
+     * time would overflow), only by count. window 6400: span 100. */
+    d = test_create(1024, 6400);
+    for (uint32_t i = 0; i < 16; i++) dedup_insert(d, test_key_fp(i), INT64_MAX - 50);
+    dedup_insert(d, test_key_fp(100), INT64_MAX); /* 50 < span: same generation, now full */
+    dedup_insert(d, test_key_fp(101), INT64_MAX);
+    test_expect_stats(d, 18, 18, 0, 0, INT64_MAX);
+    dedup_destroy(d);
 }
 
 /* ---- clear and stats --------------------------------------------------- */
@@ -363,58 +467,66 @@ static void test_clear(void **state) {
         assert_int_equal(dedup_contains(d, test_key_fp(i)), i >= 136);
     }
     dedup_destroy(d);
+
+    /* Clear in the middle of a generation, with several generations live. */
+    d = test_create(1024, 1000);
+    for (uint32_t i = 0; i < 100; i++) dedup_insert(d, test_key_fp(i), 0);
+    dedup_clear(d);
+    test_expect_stats(d, 0, 100, 0, 0, INT64_MIN);
+    for (uint32_t i = 0; i < 100; i++) assert_false(dedup_contains(d, test_key_fp(i)));
+    for (uint32_t i = 0; i < 2000; i++) dedup_insert(d, test_key_fp(500 + i), 5);
+    for (uint32_t i = 0; i < 2000; i++) {
+        assert_int_equal(dedup_contains(d, test_key_fp(500 + i)), i >= 976); /* 61 x 16 evicted */
+    }
+    test_expect_stats(d, 1024, 2100, 0, 976, 5);
+    dedup_destroy(d);
 }
 
 /* Counters add up: inserted == ids + expired_by_time + evicted_by_count
- * (without a clear, which drops ids uncounted). */
+ * (without a clear, which drops ids uncounted), under both rules. */
 static void test_stats(void **state) {
     (void)state;
-    inv_dedup *d = test_create(INV_DEDUP_IDS_MIN, 100);
-    test_expect_stats(d, 0, 0, 0, 0, INT64_MIN);
-    for (uint32_t i = 0; i < 18; i++) dedup_insert(d, test_key_fp(i), i);
-    test_expect_stats(d, 16, 18, 0, 2, 17);
-    dedup_insert(d, test_key_fp(100), 200); /* cutoff 100: all 16 expire first */
-    test_expect_stats(d, 1, 19, 16, 2, 200);
-    uint64_t state_rng = 42;
-    int64_t t = 200;
-    for (uint32_t i = 0; i < 100000; i++) {
-        t += (int64_t)(test_rand(&state_rng) % 20);
-        dedup_insert(d, test_key_fp(1000 + i), t);
+    const uint32_t sizes[] = {INV_DEDUP_IDS_MIN, 1000};
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        const uint32_t n = sizes[s];
+        inv_dedup *d = test_create(n, 100 * (int64_t)n / 16);
+        test_expect_stats(d, 0, 0, 0, 0, INT64_MIN);
+        uint64_t state_rng = 42;
+        int64_t t = 200;
+        for (uint32_t i = 0; i < 100000; i++) {
+            /* 4096 inserts ~2 per ms (the count bound rules), then 4096 ~1 per
+             * 9.5 ms (the time window rules), and so on. */
+            t += (int64_t)(test_rand(&state_rng) % (((i >> 12) & 1) ? 20 : 2));
+            dedup_insert(d, test_key_fp(1000 + i), t);
+            inv_dedup_stats st;
+            dedup_get_stats(d, &st);
+            assert_int_equal(st.inserted, st.ids + st.expired_by_time + st.evicted_by_count);
+            assert_true(st.ids >= 1 && st.ids <= n);
+            assert_true(st.newest_time_ms == t);
+        }
         inv_dedup_stats st;
         dedup_get_stats(d, &st);
-        assert_int_equal(st.inserted, st.ids + st.expired_by_time + st.evicted_by_count);
-        assert_true(st.ids >= 1 && st.ids <= INV_DEDUP_IDS_MIN);
-        assert_true(st.newest_time_ms == t);
+        assert_true(st.expired_by_time > 1000 && st.evicted_by_count > 1000); /* both rules ran */
+        dedup_destroy(d);
     }
-    inv_dedup_stats st;
-    dedup_get_stats(d, &st);
-    assert_true(st.expired_by_time > 1000 && st.evicted_by_count > 1000); /* both rules ran */
-    dedup_destroy(d);
 }
 
 /* ---- memory ------------------------------------------------------------ */
 
-static uint64_t test_pow2_at_least(uint64_t x) {
-    uint64_t p = 1;
-    while (p < x) p <<= 1;
-    return p;
-}
-
 /* Formula: dedup_memory_bytes_for(n) = sizeof(struct inv_dedup)
- *   + round_up(16 * n + 8 * pow2_at_least(2 * n), page size)
- * (ring of 16-byte entries, set of 8-byte slots at load <= 1/2, one mapping).
- * So 32 bytes per id plus the struct for a power-of-two n >= 128 (<= 33 bytes
- * per id), up to 48 bytes per id just above a power of two (n = 2^k + 1), and
- * at least one page for the smallest windows. */
+ *   + round_up(64 * buckets, page size), buckets = the smallest power of two
+ * b with 7 b >= 2 n. So 32 bytes per id plus the struct for a power-of-two n
+ * >= 128, 18.3 for n = 7 * 2^(k-1) (a full power of two of buckets), 36.6 for
+ * one more, and at least one page for the smallest windows. */
 static void test_memory_formula(void **state) {
     (void)state;
     const size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    const size_t struct_bytes_max = 256;
+    const size_t struct_bytes_max = 4096;
     const uint32_t sizes[] = {16, 17, 100, 128, 1000, 1024, 4096, 65535, 65536, 65537, 1u << 20};
     for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
         const uint32_t n = sizes[s];
-        const size_t arrays = 16 * (size_t)n + 8 * test_pow2_at_least(2 * (uint64_t)n);
-        const size_t mapped = (arrays + page - 1) / page * page;
+        const size_t set_bytes = 64 * test_buckets(n);
+        const size_t mapped = (set_bytes + page - 1) / page * page;
         const size_t bytes = dedup_memory_bytes_for(n);
         assert_true(bytes > mapped && bytes <= mapped + struct_bytes_max);
         inv_dedup *d = test_create(n, 1000);
@@ -422,14 +534,17 @@ static void test_memory_formula(void **state) {
         dedup_destroy(d);
     }
     const size_t struct_bytes = dedup_memory_bytes_for(1024) - 32 * 1024;
+    assert_true(struct_bytes > 0 && struct_bytes <= struct_bytes_max);
     for (unsigned k = 7; k <= 28; k++) { /* powers of two: exactly 32 bytes/id + struct */
         const uint32_t n = 1u << k;
         assert_int_equal(dedup_memory_bytes_for(n), 32 * (size_t)n + struct_bytes);
-        assert_true(dedup_memory_bytes_for(n) <= 33 * (size_t)n);
     }
-    for (unsigned k = 4; k < 28; k++) { /* just above: the worst case, 48 bytes/id */
-        const uint32_t n = (1u << k) + 1;
-        assert_true(dedup_memory_bytes_for(n) <= 48 * (size_t)n + page + struct_bytes);
+    for (unsigned k = 7; k < 27; k++) { /* 3.5 ids per bucket: the best and the worst case */
+        const uint32_t n = 7u << (k - 1);
+        assert_int_equal(dedup_memory_bytes_for(n), 64 * ((size_t)1 << k) + struct_bytes);
+        assert_true(dedup_memory_bytes_for(n) * 1000 <= 18286 * (size_t)n + 1000 * struct_bytes);
+        assert_int_equal(dedup_memory_bytes_for(n + 1), 128 * ((size_t)1 << k) + struct_bytes);
+        assert_true(dedup_memory_bytes_for(n + 1) <= 37 * (size_t)n + struct_bytes);
     }
 }
 
@@ -469,55 +584,154 @@ static void test_memory_fixed_under_churn(void **state) {
     dedup_destroy(d);
 }
 
-/* ---- randomized model test --------------------------------------------- */
+/* ---- the reference model ----------------------------------------------- */
 
-/* The reference: a plain FIFO array, linear search, the same rules as
- * dedup.h and dedup.c document, written independently (the overflow-free
- * cutoff as an unsigned distance instead of a guarded subtraction). */
+/* The reference: the rules of dedup.h written independently and plainly.
+ * Live ids in a FIFO array with their generation number; per-generation id
+ * count and newest time in arrays indexed by generation number modulo
+ * TEST_GENS (asserted never to wrap onto a live one); linear search; the
+ * overflow-free comparisons as unsigned distances. It also tracks the most
+ * generations ever live, to check the ring bound dedup.c proves. */
+enum { TEST_GENS = 4096 };
+
 typedef struct test_model {
-    uint64_t *fp;
-    int64_t *time_ms;
-    uint32_t cap, head, count;
-    int64_t window_ms, newest_ms;
+    uint32_t ids_max, gen_cap;
+    int64_t window_ms, span_ms;
+    uint64_t *fp;   /* live ids in insertion order, ids_max entries */
+    uint64_t *gen;  /* their generation numbers */
+    uint32_t head, count;
+    uint64_t oldest_gen, cur_gen; /* live generations: oldest_gen..cur_gen */
+    int64_t cur_open_ms;          /* newest time when the current generation opened */
+    uint32_t gen_ids[TEST_GENS];
+    int64_t gen_newest_ms[TEST_GENS];
+    int64_t newest_ms;
     uint64_t inserted, expired, evicted;
+    uint64_t live_gens_max;
 } test_model;
+
+static void test_model_init(test_model *m, uint32_t ids_max, int64_t window_ms) {
+    memset(m, 0, sizeof(*m));
+    m->ids_max = ids_max;
+    m->gen_cap = test_gen_cap(ids_max);
+    m->window_ms = window_ms;
+    m->span_ms = test_span_ms(window_ms);
+    m->fp = malloc(ids_max * sizeof(*m->fp));
+    m->gen = malloc(ids_max * sizeof(*m->gen));
+    assert_true(m->fp != NULL && m->gen != NULL);
+    m->newest_ms = INT64_MIN;
+    m->gen_newest_ms[0] = INT64_MIN;
+}
+
+static void test_model_free(test_model *m) {
+    free(m->fp);
+    free(m->gen);
+}
+
+static uint64_t test_model_at(const test_model *m, uint32_t i) {
+    return m->fp[(m->head + i) % m->ids_max];
+}
 
 static bool test_model_contains(const test_model *m, uint64_t fp) {
     for (uint32_t i = 0; i < m->count; i++) {
-        if (m->fp[(m->head + i) % m->cap] == fp) return true;
+        if (test_model_at(m, i) == fp) return true;
     }
     return false;
 }
 
-static void test_model_pop(test_model *m) {
-    m->head = (m->head + 1) % m->cap;
-    m->count--;
+/* True when t < newest - window, i.e. newest - t > window. */
+static bool test_model_too_old(int64_t newest_ms, int64_t window_ms, int64_t t) {
+    if (t >= newest_ms) return false;
+    return (uint64_t)newest_ms - (uint64_t)t > (uint64_t)window_ms;
 }
 
-/* True when t < newest - window, i.e. newest - t > window. */
-static bool test_model_too_old(const test_model *m, int64_t t) {
-    if (t >= m->newest_ms) return false;
-    return (uint64_t)m->newest_ms - (uint64_t)t > (uint64_t)m->window_ms;
+/* Drops the oldest generation and its ids (they are at the head). */
+static uint32_t test_model_drop_oldest(test_model *m) {
+    assert_true(m->oldest_gen < m->cur_gen);
+    uint32_t n = 0;
+    while (m->count > 0 && m->gen[m->head] == m->oldest_gen) {
+        m->head = (m->head + 1) % m->ids_max;
+        m->count--;
+        n++;
+    }
+    assert_int_equal(n, m->gen_ids[m->oldest_gen % TEST_GENS]);
+    m->oldest_gen++;
+    return n;
 }
 
 static void test_model_insert(test_model *m, uint64_t fp, int64_t t) {
     if (t > m->newest_ms) m->newest_ms = t;
-    while (m->count > 0 && test_model_too_old(m, m->time_ms[m->head])) {
-        test_model_pop(m);
-        m->expired++;
+    uint32_t *cur_ids = &m->gen_ids[m->cur_gen % TEST_GENS];
+    if (*cur_ids == 0) {
+        m->cur_open_ms = m->newest_ms; /* an empty window: this id opens it */
+        m->gen_newest_ms[m->cur_gen % TEST_GENS] = INT64_MIN;
+    } else if (*cur_ids == m->gen_cap ||
+               (uint64_t)m->newest_ms - (uint64_t)m->cur_open_ms >= (uint64_t)m->span_ms) {
+        m->cur_gen++;
+        assert_true(m->cur_gen - m->oldest_gen < TEST_GENS);
+        m->gen_ids[m->cur_gen % TEST_GENS] = 0;
+        m->gen_newest_ms[m->cur_gen % TEST_GENS] = INT64_MIN;
+        m->cur_open_ms = m->newest_ms;
     }
-    if (m->count == m->cap) {
-        test_model_pop(m);
-        m->evicted++;
+    if (m->cur_gen - m->oldest_gen + 1 > m->live_gens_max) {
+        m->live_gens_max = m->cur_gen - m->oldest_gen + 1;
     }
-    uint32_t tail = (m->head + m->count) % m->cap;
+    while (m->oldest_gen < m->cur_gen &&
+           test_model_too_old(m->newest_ms, m->window_ms,
+                              m->gen_newest_ms[m->oldest_gen % TEST_GENS])) {
+        m->expired += test_model_drop_oldest(m);
+    }
+    if (m->count == m->ids_max) m->evicted += test_model_drop_oldest(m);
+    const uint32_t tail = (m->head + m->count) % m->ids_max;
     m->fp[tail] = fp;
-    m->time_ms[tail] = t;
+    m->gen[tail] = m->cur_gen;
     m->count++;
     m->inserted++;
+    m->gen_ids[m->cur_gen % TEST_GENS]++;
+    int64_t *newest = &m->gen_newest_ms[m->cur_gen % TEST_GENS];
+    if (t > *newest) *newest = t;
 }
 
-enum test_time_mode { TEST_TIME_ORDERED, TEST_TIME_RANDOM, TEST_TIME_EXTREME };
+static void test_model_clear(test_model *m) {
+    m->head = m->count = 0;
+    m->cur_gen++;
+    m->oldest_gen = m->cur_gen;
+    m->gen_ids[m->cur_gen % TEST_GENS] = 0;
+    m->gen_newest_ms[m->cur_gen % TEST_GENS] = INT64_MIN;
+    m->newest_ms = INT64_MIN;
+}
+
+/* The guarantee of dedup.h, checked on the window itself (not the model):
+ * the last ids_max - gen_cap ids inserted since the clear, those with a time
+ * >= newest - window, are all held. recent[] holds the last ids_max inserts
+ * (fp, time), recent_n of them since the clear, ending at recent_end. */
+typedef struct test_recent {
+    uint64_t *fp;
+    int64_t *time_ms;
+    uint32_t size, end, n;
+} test_recent;
+
+static void test_recent_push(test_recent *r, uint64_t fp, int64_t t) {
+    r->fp[r->end] = fp;
+    r->time_ms[r->end] = t;
+    r->end = (r->end + 1) % r->size;
+    if (r->n < r->size) r->n++;
+}
+
+/* Returns the first recent id the window lost, or 0. */
+static uint64_t test_recent_check(const test_recent *r, const inv_dedup *d, uint32_t gen_cap,
+                                  int64_t window_ms) {
+    inv_dedup_stats st;
+    dedup_get_stats(d, &st);
+    const uint32_t guaranteed = r->size - gen_cap;
+    for (uint32_t i = 1; i <= guaranteed && i <= r->n; i++) {
+        const uint32_t k = (r->end + r->size - i) % r->size;
+        if (test_model_too_old(st.newest_time_ms, window_ms, r->time_ms[k])) continue;
+        if (!dedup_contains(d, r->fp[k])) return r->fp[k];
+    }
+    return 0;
+}
+
+enum test_time_mode { TEST_TIME_ORDERED, TEST_TIME_PHASED, TEST_TIME_RANDOM, TEST_TIME_EXTREME };
 
 typedef struct test_round {
     uint32_t ids_max;
@@ -543,8 +757,15 @@ static int64_t test_model_time(uint64_t *rng, enum test_time_mode mode, int64_t 
     switch (mode) {
     case TEST_TIME_ORDERED: /* mostly increasing, some late events, some jumps */
         *clock_ms += (int64_t)(x % 3);
-        if (x % 100 < 5) return *clock_ms - (int64_t)((x >> 8) % (uint64_t)(2 * window_ms + 1));
-        if (x % 1000 < 3) *clock_ms += (int64_t)((x >> 8) % (uint64_t)(2 * window_ms + 1));
+        if (x % 1000 < 3) { /* (tested first: x % 1000 < 3 implies x % 100 < 5) */
+            *clock_ms += (int64_t)((x >> 8) % (uint64_t)(2 * window_ms + 1));
+        } else if (x % 100 < 5) {
+            return *clock_ms - (int64_t)((x >> 8) % (uint64_t)(2 * window_ms + 1));
+        }
+        return *clock_ms;
+    case TEST_TIME_PHASED: /* no jumps; 8 windows of fast steps, then 8 of slow ones */
+        *clock_ms += (int64_t)(x % ((*clock_ms / (8 * window_ms)) % 2 ? 9 : 2));
+        if (x % 100 < 2) return *clock_ms - (int64_t)((x >> 8) % (uint64_t)(2 * window_ms + 1));
         return *clock_ms;
     case TEST_TIME_RANDOM: /* any order within a few windows */
         return *clock_ms + (int64_t)((x >> 8) % (uint64_t)(3 * window_ms + 1));
@@ -559,21 +780,41 @@ static int64_t test_model_time(uint64_t *rng, enum test_time_mode mode, int64_t 
     return 0;
 }
 
+/* Stats and every held id of the model against the window. */
+static void test_model_compare_all(const test_model *m, const inv_dedup *d, size_t r,
+                                   uint32_t op) {
+    inv_dedup_stats st;
+    dedup_get_stats(d, &st);
+    MODEL_EXPECT(st.ids == m->count, "stats.ids");
+    MODEL_EXPECT(st.inserted == m->inserted, "stats.inserted");
+    MODEL_EXPECT(st.expired_by_time == m->expired, "stats.expired_by_time");
+    MODEL_EXPECT(st.evicted_by_count == m->evicted, "stats.evicted_by_count");
+    MODEL_EXPECT(st.newest_time_ms == m->newest_ms, "stats.newest_time_ms");
+    for (uint32_t i = 0; i < m->count; i++) {
+        MODEL_EXPECT(dedup_contains(d, test_model_at(m, i)), "held id");
+    }
+}
+
 static void test_model_random(void **state) {
     (void)state;
     /* ORDERED rounds with window << ids_max are ruled by time, with window >>
-     * ids_max by count (late events and jumps still expire some by time). */
+     * ids_max by count (late events and jumps still expire some by time).
+     * PHASED ones (~1 insert per ms, then ~1 per 8 ms) by each in turn. */
     const test_round rounds[] = {
         {16, 50, TEST_TIME_ORDERED, 150000, true, true},
         {17, 1000, TEST_TIME_ORDERED, 150000, true, true},
         {100, 200, TEST_TIME_RANDOM, 150000, true, true},
+        {130, 500, TEST_TIME_ORDERED, 150000, true, true},
         {1000, 100, TEST_TIME_ORDERED, 150000, true, false},
-        {1000, 1000000, TEST_TIME_ORDERED, 150000, false, true},
+        {1000, 1000000, TEST_TIME_ORDERED, 150000, true, true},
+        {2000, 8000, TEST_TIME_ORDERED, 150000, true, false},
+        {2000, 4000, TEST_TIME_PHASED, 150000, true, true},
+        {600, 1000, TEST_TIME_PHASED, 150000, true, true},
         {257, 500, TEST_TIME_RANDOM, 100000, true, true},
         {64, INT64_MAX, TEST_TIME_EXTREME, 60000, true, true},
-        {64, 1, TEST_TIME_EXTREME, 60000, true, true},
+        {640, 1, TEST_TIME_EXTREME, 60000, true, true},
         {40, 0, TEST_TIME_EXTREME, 60000, false, true},
-        {33, 0, TEST_TIME_EXTREME, 60000, false, true},
+        {333, 0, TEST_TIME_EXTREME, 60000, false, true},
     };
     uint64_t rng = test_seed;
     uint64_t ops_total = 0;
@@ -583,64 +824,383 @@ static void test_model_random(void **state) {
         if (window_ms == 0) { /* any magnitude from 1 to 2^63 - 1 */
             window_ms = (int64_t)(test_rand(&rng) >> (1 + test_rand(&rng) % 63)) + 1;
         }
-        test_model m = {.cap = rd->ids_max, .window_ms = window_ms, .newest_ms = INT64_MIN};
-        m.fp = malloc(m.cap * sizeof(*m.fp));
-        m.time_ms = malloc(m.cap * sizeof(*m.time_ms));
-        assert_true(m.fp != NULL && m.time_ms != NULL);
+        test_model *m = malloc(sizeof(*m));
+        assert_non_null(m);
+        test_model_init(m, rd->ids_max, window_ms);
+        test_recent rec = {.size = rd->ids_max};
+        rec.fp = malloc(rd->ids_max * sizeof(*rec.fp));
+        rec.time_ms = malloc(rd->ids_max * sizeof(*rec.time_ms));
+        assert_true(rec.fp != NULL && rec.time_ms != NULL);
         inv_dedup *d = test_create(rd->ids_max, window_ms);
         const uint64_t universe = 3 * (uint64_t)rd->ids_max + 5;
         const uint64_t salt = test_rand(&rng);
         int64_t clock_ms = (int64_t)(test_rand(&rng) % 1000000);
+        const uint32_t check_every = rd->ids_max <= 300 ? 1 : 64; /* the guarantee: O(ids_max) */
         uint32_t op = 0;
         for (op = 0; op < rd->ops; op++) {
             const uint64_t x = test_rand(&rng);
             const uint64_t fp = test_key_fp(salt + (x >> 16) % universe);
-            const bool expect = test_model_contains(&m, fp);
+            const bool expect = test_model_contains(m, fp);
             MODEL_EXPECT(dedup_contains(d, fp) == expect, "contains");
             if (x % 100 < 25) continue; /* a lookup only */
             if (x % 20000 == 99) {      /* rare: clear */
                 dedup_clear(d);
-                m.head = m.count = 0;
-                m.newest_ms = INT64_MIN;
+                test_model_clear(m);
+                rec.n = 0;
                 continue;
             }
             if (expect) continue; /* a duplicate: the caller skips the insert */
             const int64_t t = test_model_time(&rng, rd->mode, &clock_ms, window_ms);
             dedup_prefetch(d, fp);
             dedup_insert(d, fp, t);
-            test_model_insert(&m, fp, t);
+            test_model_insert(m, fp, t);
+            test_recent_push(&rec, fp, t);
             MODEL_EXPECT(dedup_contains(d, fp), "contains after insert");
-            if ((op & 1023) == 0 || op + 1 == rd->ops) {
-                inv_dedup_stats st;
-                dedup_get_stats(d, &st);
-                MODEL_EXPECT(st.ids == m.count, "stats.ids");
-                MODEL_EXPECT(st.inserted == m.inserted, "stats.inserted");
-                MODEL_EXPECT(st.expired_by_time == m.expired, "stats.expired_by_time");
-                MODEL_EXPECT(st.evicted_by_count == m.evicted, "stats.evicted_by_count");
-                MODEL_EXPECT(st.newest_time_ms == m.newest_ms, "stats.newest_time_ms");
-                for (uint32_t i = 0; i < m.count; i++) {
-                    MODEL_EXPECT(dedup_contains(d, m.fp[(m.head + i) % m.cap]), "held id");
-                }
+            if (op % check_every == 0) {
+                MODEL_EXPECT(test_recent_check(&rec, d, m->gen_cap, window_ms) == 0,
+                             "an id inside the guaranteed window is lost");
             }
+            if ((op & 1023) == 0 || op + 1 == rd->ops) test_model_compare_all(m, d, r, op);
         }
         ops_total += op;
         /* The rules ran that the round was meant to exercise. */
-        MODEL_EXPECT(!rd->expect_expired || m.expired > 0, "time expiry exercised");
-        MODEL_EXPECT(!rd->expect_evicted || m.evicted > 0, "count eviction exercised");
+        MODEL_EXPECT(!rd->expect_expired || m->expired > 0, "time expiry exercised");
+        MODEL_EXPECT(!rd->expect_evicted || m->evicted > 0, "count eviction exercised");
+        MODEL_EXPECT(m->live_gens_max <= 2 * INV_DEDUP_GENERATIONS + 3, "live generation bound");
         dedup_destroy(d);
-        free(m.fp);
-        free(m.time_ms);
+        test_model_free(m);
+        free(m);
+        free(rec.fp);
+        free(rec.time_ms);
     }
     assert_true(ops_total >= 1000000);
+}
+
+/* The bound on live generations (2G + 3, dedup.c) approached: G generations
+ * closed by time, each one id one span apart, stay in the window while
+ * full generations at the newest time pile up behind them. The window agrees
+ * with the model throughout (it never needs its ring-overflow eviction). */
+static void test_generation_ring_bound(void **state) {
+    (void)state;
+    const uint32_t n = 6400;        /* gen_cap 100 */
+    const int64_t window_ms = 6400; /* span 100 */
+    test_model *m = malloc(sizeof(*m));
+    assert_non_null(m);
+    test_model_init(m, n, window_ms);
+    inv_dedup *d = test_create(n, window_ms);
+    uint64_t key = 0;
+    for (uint32_t round = 0; round < 3; round++) {
+        const int64_t base = (int64_t)round * 100000;
+        for (int64_t g = 0; g < INV_DEDUP_GENERATIONS; g++) { /* time-closed, one id each */
+            dedup_insert(d, test_key_fp(key), base + g * 100);
+            test_model_insert(m, test_key_fp(key++), base + g * 100);
+        }
+        for (uint32_t i = 0; i < n; i++) { /* full generations at the window's edge */
+            dedup_insert(d, test_key_fp(key), base + INV_DEDUP_GENERATIONS * 100);
+            test_model_insert(m, test_key_fp(key++), base + INV_DEDUP_GENERATIONS * 100);
+        }
+        test_model_compare_all(m, d, round, 0);
+    }
+    print_message("dedup: at most %" PRIu64 " generations live (bound %d, ring %d)\n",
+                  m->live_gens_max, 2 * INV_DEDUP_GENERATIONS + 3,
+                  INV_DEDUP_GENERATIONS_LIVE_MAX);
+    assert_true(m->live_gens_max >= 2 * INV_DEDUP_GENERATIONS);
+    assert_true(m->live_gens_max <= 2 * INV_DEDUP_GENERATIONS + 3);
+    dedup_destroy(d);
+    test_model_free(m);
+    free(m);
+}
+
+/* ---- crowded buckets --------------------------------------------------- */
+
+/* The home bucket of dedup.c mirrored (the top bits of fp * 2^64 / golden
+ * ratio), only to crowd ids: if dedup.c changes it, these tests still check
+ * correctness, with less targeted crowds. */
+static unsigned test_bucket_bits(uint32_t ids_max) {
+    return (unsigned)__builtin_ctzll(test_buckets(ids_max));
+}
+
+static uint64_t test_fp_in_bucket(uint64_t *rng, uint64_t bucket, unsigned bucket_bits) {
+    for (uint32_t n = 0; n < 1000000; n++) { /* p = 2^-bucket_bits per try */
+        const uint64_t fp = test_rand(rng);
+        if (fp != 0 && ((fp * 0x9E3779B97F4A7C15ULL) >> (64 - bucket_bits)) == bucket) return fp;
+    }
+    fail_msg("no fingerprint in bucket %" PRIu64 " (seed=%" PRIu64 ")", bucket, test_seed);
+    return 0;
+}
+
+/* Ids crowded onto 1-3 neighbouring home buckets (starting at every bucket,
+ * so also wrapping past the last one): most inserts find their home full of
+ * live ids and go on, marking overflow words; those words then expire with
+ * their generations while the crowd turns over, under both rules and clears.
+ * Every answer is compared with the reference model, and every held id is
+ * looked up after every insert. */
+static void test_crowded_buckets_model(void **state) {
+    (void)state;
+    uint64_t rng = test_seed ^ 0xC7;
+    const struct {
+        uint32_t ids_max;
+        int64_t window_ms;
+    } cfgs[] = {{16, 40}, {64, 100}, {64, INT64_MAX}, {256, 300}, {1000, 640}};
+    for (size_t c = 0; c < sizeof(cfgs) / sizeof(cfgs[0]); c++) {
+        const uint32_t cap = cfgs[c].ids_max;
+        const unsigned bits = test_bucket_bits(cap);
+        const uint64_t buckets = 1ULL << bits;
+        /* A crowd of 1000 ids on 3 buckets makes chains of ~140 buckets: few
+         * trials, and the held ids checked after every 8th insert only. */
+        const uint32_t trials = cap <= 64 ? 24 : cap <= 256 ? 8 : 2;
+        const uint32_t check_every = cap <= 256 ? 1 : 8;
+        for (uint32_t trial = 0; trial < trials; trial++) {
+            const uint64_t base = (buckets - 1 + trial) % buckets; /* starts at the last one */
+            const uint64_t spread = 1 + trial % 3;
+            enum { POOL = 3000 };
+            uint64_t pool[POOL];
+            const uint32_t pool_n = 3 * cap < POOL ? 3 * cap : POOL;
+            for (uint32_t i = 0; i < pool_n; i++) {
+                pool[i] = test_fp_in_bucket(&rng, (base + test_rand(&rng) % spread) % buckets,
+                                            bits);
+            }
+            test_model *m = malloc(sizeof(*m));
+            assert_non_null(m);
+            test_model_init(m, cap, cfgs[c].window_ms);
+            inv_dedup *d = test_create(cap, cfgs[c].window_ms);
+            int64_t clock_ms = 0;
+            for (uint32_t op = 0; op < 12 * cap; op++) {
+                const uint64_t x = test_rand(&rng);
+                const uint64_t fp = pool[x % pool_n];
+                const bool expect = test_model_contains(m, fp);
+                if (dedup_contains(d, fp) != expect) {
+                    fail_msg("cfg %zu trial %" PRIu32 " op %" PRIu32 ": contains %d, model %d"
+                             " (seed=%" PRIu64 ")", c, trial, op, !expect, expect, test_seed);
+                }
+                if (x % 4000 == 7) { /* rare: clear */
+                    dedup_clear(d);
+                    test_model_clear(m);
+                    continue;
+                }
+                if (expect) continue;
+                clock_ms += (int64_t)((x >> 32) % 3);
+                dedup_insert(d, fp, clock_ms);
+                test_model_insert(m, fp, clock_ms);
+                for (uint32_t i = 0; op % check_every == 0 && i < m->count; i++) {
+                    if (!dedup_contains(d, test_model_at(m, i))) {
+                        fail_msg("cfg %zu trial %" PRIu32 " op %" PRIu32 ": held id lost"
+                                 " (seed=%" PRIu64 ")", c, trial, op, test_seed);
+                    }
+                }
+            }
+            inv_dedup_stats st;
+            dedup_get_stats(d, &st);
+            assert_int_equal(st.ids, m->count);
+            assert_int_equal(st.expired_by_time, m->expired);
+            assert_int_equal(st.evicted_by_count, m->evicted);
+            dedup_destroy(d);
+            test_model_free(m);
+            free(m);
+        }
+    }
+}
+
+/* Overflow words expire with the generation that wrote them: a lookup stops
+ * at an expired one and a later insert reuses the expired slots. 16 ids, 8
+ * buckets of 7: the 14 ids homed in bucket 0 fill it and spill into bucket 1;
+ * once they expired (by time), a fresh crowd homed in bucket 0 fills it again
+ * and every one of them is found, the old ones none. */
+static void test_overflow_expiry(void **state) {
+    (void)state;
+    uint64_t rng = test_seed ^ 0x0F;
+    const unsigned bits = test_bucket_bits(16);
+    assert_int_equal(bits, 3);
+    inv_dedup *d = test_create(16, 10);
+    uint64_t old_ids[14], new_ids[14];
+    for (uint32_t i = 0; i < 14; i++) old_ids[i] = test_fp_in_bucket(&rng, 0, bits);
+    for (uint32_t i = 0; i < 14; i++) new_ids[i] = test_fp_in_bucket(&rng, 0, bits);
+    for (uint32_t round = 0; round < 50; round++) {
+        const int64_t t0 = (int64_t)round * 1000;
+        uint64_t *in = (round & 1) ? new_ids : old_ids, *out = (round & 1) ? old_ids : new_ids;
+        for (uint32_t i = 0; i < 14; i++) {
+            assert_false(dedup_contains(d, in[i]));
+            dedup_insert(d, in[i], t0);
+        }
+        for (uint32_t i = 0; i < 14; i++) {
+            assert_true(dedup_contains(d, in[i]));
+            assert_false(dedup_contains(d, out[i]));
+        }
+        dedup_insert(d, test_fp_in_bucket(&rng, 4, bits), t0 + 11); /* all 14 expire */
+        for (uint32_t i = 0; i < 14; i++) assert_false(dedup_contains(d, in[i]));
+        inv_dedup_stats st;
+        dedup_get_stats(d, &st);
+        assert_int_equal(st.ids, 1);
+    }
+    dedup_destroy(d);
+}
+
+/* Fingerprints whose low 16 bits are 0 are stored with the low bit set (a
+ * slot's low 16 bits = 0 means empty): crowd 7 of them and 7 others into one
+ * bucket and its neighbour, and every one stays found while more arrive. */
+static void test_zero_low_bits(void **state) {
+    (void)state;
+    uint64_t rng = test_seed ^ 0x2E;
+    inv_dedup *d = test_create(64, INT64_MAX); /* 32 buckets: 5 bits */
+    uint64_t fps[14];
+    for (uint32_t i = 0; i < 14; i++) {
+        for (;;) {
+            const uint64_t fp = test_fp_in_bucket(&rng, 9, 5);
+            if (i < 7 && (fp & 0xFFFF) != 0) {
+                const uint64_t z = fp & ~0xFFFFULL; /* same home? only top bits decide mostly */
+                if (z != 0 && ((z * 0x9E3779B97F4A7C15ULL) >> 59) == 9) {
+                    fps[i] = z;
+                    break;
+                }
+                continue;
+            }
+            fps[i] = fp;
+            break;
+        }
+    }
+    for (uint32_t i = 0; i < 14; i++) {
+        assert_false(dedup_contains(d, fps[i]));
+        dedup_insert(d, fps[i], 0);
+        for (uint32_t j = 0; j <= i; j++) assert_true(dedup_contains(d, fps[j]));
+    }
+    test_expect_stats(d, 14, 14, 0, 0, 0);
+    dedup_destroy(d);
+}
+
+/* ---- generation tags going round --------------------------------------- */
+
+/* 16-bit generation tags repeat every 65536 generations: a slot or overflow
+ * word left behind by an expired generation would look live again then,
+ * unless the sweep cleared it. A 16-id window (8 buckets, gen_cap 1: one
+ * generation per insert): 10 ids homed in bucket 3 (7 there, 3 spilled into
+ * bucket 4, bucket 3's overflow word set), then > 3 x 65536 ids homed in
+ * buckets 0 and 1 only (their overflow reaches bucket 2 at most: 16 live ids
+ * never fill 21 slots), so nothing but the sweep writes buckets 3 and 4 again.
+ * The first 10 ids must stay gone, in particular when the generation number
+ * is 65536 (and 2 x, 3 x) past theirs. */
+static void test_tag_wraparound_untouched_buckets(void **state) {
+    (void)state;
+    uint64_t rng = test_seed ^ 0x3A;
+    enum { TAGS = 65536, FIRST = 10 };
+    inv_dedup *d = test_create(16, INT64_MAX);
+    uint64_t first[FIRST];
+    for (uint32_t i = 0; i < FIRST; i++) {
+        first[i] = test_fp_in_bucket(&rng, 3, 3);
+        dedup_insert(d, first[i], 0);
+    }
+    for (uint32_t i = 0; i < FIRST; i++) assert_true(dedup_contains(d, first[i]));
+    for (uint32_t i = FIRST; i < 3 * TAGS + 64; i++) {
+        dedup_insert(d, test_fp_in_bucket(&rng, i & 1, 3), 0);
+        if (i < FIRST + 16) continue; /* the first ids are evicted by count by now */
+        for (uint32_t k = 0; k < FIRST; k++) {
+            if (dedup_contains(d, first[k])) {
+                fail_msg("id %" PRIu32 " (generation %" PRIu32 ") found again at generation %"
+                         PRIu32 " (seed=%" PRIu64 ")", k, k, i, test_seed);
+            }
+        }
+    }
+    test_expect_stats(d, 16, 3 * TAGS + 64, 0, 3 * TAGS + 64 - 16, 0);
+    dedup_destroy(d);
+}
+
+/* The same with 65536 buckets (2^17 ids), which the sweep covers at 4
+ * buckets per generation: 64 ids homed in buckets 1..64 in generation 0 (all
+ * at time 0), then one id per generation (time + span_ms each) for > 3 x
+ * 65536 generations; the 64 must stay gone. (A sweep of 1 bucket per
+ * generation would visit bucket k at generation k, while they are live, and
+ * next at 65536 + k, after their tag came back.) */
+static void test_tag_wraparound_large(void **state) {
+    (void)state;
+    uint64_t rng = test_seed ^ 0x4B;
+    enum { TAGS = 65536, FIRST = 64 };
+    const uint32_t n = 1u << 17;
+    const unsigned bits = test_bucket_bits(n);
+    assert_int_equal(bits, 16);
+    inv_dedup *d = test_create(n, 6400); /* span 100 ms */
+    uint64_t first[FIRST];
+    for (uint32_t k = 0; k < FIRST; k++) {
+        first[k] = test_fp_in_bucket(&rng, 1 + k, bits);
+        dedup_insert(d, first[k], 0);
+    }
+    for (uint32_t i = 1; i < 3 * TAGS + 200; i++) {
+        dedup_insert(d, test_rand(&rng) | 1, (int64_t)i * 100);
+        if (i <= INV_DEDUP_GENERATIONS) continue; /* generation 0 expires at time 6401 */
+        for (uint32_t k = 0; k < FIRST; k++) {
+            if (dedup_contains(d, first[k])) {
+                fail_msg("id %" PRIu32 " of generation 0 found again at generation %" PRIu32
+                         " (seed=%" PRIu64 ")", k, i, test_seed);
+            }
+        }
+    }
+    inv_dedup_stats st;
+    dedup_get_stats(d, &st);
+    assert_int_equal(st.ids, INV_DEDUP_GENERATIONS + 1);
+    assert_int_equal(st.expired_by_time, st.inserted - st.ids);
+    dedup_destroy(d);
+}
+
+/* 16-bit generation tags repeat every 65536 generations. A slot or overflow
+ * word left behind by an expired generation must never look live again: run
+ * a 16-id window (gen_cap 1: one generation per insert) through > 200,000
+ * generations and check that no id of about 65536 or 131072 generations ago,
+ * whose tag now equals a live one, is ever found; compare with the model all
+ * along. Twice: ids spread over all 8 buckets, and crowded onto 2 (overflow
+ * words too). Then a time-ruled window whose generations close by time. */
+static void test_tag_wraparound(void **state) {
+    (void)state;
+    uint64_t rng = test_seed ^ 0x57;
+    enum { GENS = 210000, TAGS = 65536 };
+    uint64_t *fps = malloc(GENS * sizeof(*fps));
+    assert_non_null(fps);
+    for (int crowd = 0; crowd < 3; crowd++) {
+        for (uint32_t i = 0; i < GENS; i++) {
+            fps[i] = crowd == 1 ? test_fp_in_bucket(&rng, 5 + test_rand(&rng) % 2, 3)
+                                : test_rand(&rng) | 1;
+        }
+        const int64_t window_ms = crowd == 2 ? 64 : INT64_MAX; /* span 1: a generation per ms */
+        test_model *m = malloc(sizeof(*m));
+        assert_non_null(m);
+        test_model_init(m, 16, window_ms);
+        inv_dedup *d = test_create(16, window_ms);
+        uint64_t resurrected = 0;
+        for (uint32_t i = 0; i < GENS; i++) {
+            const bool expect = test_model_contains(m, fps[i]);
+            if (dedup_contains(d, fps[i]) != expect) {
+                fail_msg("crowd %d insert %" PRIu32 ": contains != model (seed=%" PRIu64 ")",
+                         crowd, i, test_seed);
+            }
+            if (expect) continue; /* a random 64-bit repeat: not expected */
+            dedup_insert(d, fps[i], (int64_t)i);
+            test_model_insert(m, fps[i], (int64_t)i);
+            for (uint32_t w = 1; w <= 2; w++) { /* tags equal to live ones, a few to spare */
+                for (uint32_t back = w * TAGS - 24; back <= w * TAGS + 24 && back <= i; back++) {
+                    const uint64_t old = fps[i - back];
+                    resurrected += dedup_contains(d, old) && !test_model_contains(m, old);
+                }
+            }
+            if (resurrected != 0) {
+                fail_msg("crowd %d insert %" PRIu32 ": an expired id is found again"
+                         " (seed=%" PRIu64 ")", crowd, i, test_seed);
+            }
+            if ((i & 4095) == 0) test_model_compare_all(m, d, (size_t)crowd, i);
+        }
+        assert_true(m->cur_gen >= 3ULL * TAGS); /* the tags went round three times */
+        dedup_destroy(d);
+        test_model_free(m);
+        free(m);
+    }
+    free(fps);
 }
 
 /* ---- false positives --------------------------------------------------- */
 
 /* n distinct ids held (no expiry, no eviction), then n other distinct ids
- * queried: 0 false positives expected. Analytic bound: a query is a false
- * positive when its 64-bit fingerprint equals one of the n held ones, p <=
- * n / 2^64 per query (5.4e-13 at n = 10M), so ~5.4e-6 expected over all 10M
- * queries. A failure here means a broken hash or set, not bad luck. */
+ * queried: 0 false positives expected. Analytic bound (dedup.h): a query is a
+ * false positive when its 48 stored bits equal those of a live id on its
+ * probe path, p <= E[ids compared] * 2^-min(48, 64 - log2(buckets)) per
+ * query: ~5.7e-13 at n = 10M (2^22 buckets, ~2.4 ids compared), so ~6e-6
+ * expected over all 10M queries. A failure here means a broken hash or set,
+ * not bad luck. Every id is also checked absent before its insert. */
 static void test_no_false_positives(void **state) {
     (void)state;
     enum { BATCH = 16 }; /* fingerprints computed and prefetched a batch ahead */
@@ -681,146 +1241,6 @@ static void test_no_false_positives(void **state) {
     dedup_destroy(d);
 }
 
-/* ---- backward-shift deletion ------------------------------------------- */
-
-/* The home slot formula of dedup.c for a 32-slot set (ids_max 16). Mirrored
- * here only to force collisions: if dedup.c changes it, this test still checks
- * correctness, just with less targeted clusters. (dedup.c groups slots in
- * buckets of 8 with home bucket = TEST_HOME_32(fp) >> 3, so neighbouring homes
- * here land in one or two neighbouring buckets and overflow them.) */
-#define TEST_HOME_32(fp) (((fp)*0x9E3779B97F4A7C15ULL) >> 59)
-
-static uint64_t test_fp_with_home(uint64_t *rng, uint64_t home) {
-    for (uint32_t n = 0; n < 100000; n++) { /* p = 1/32 per try */
-        const uint64_t fp = test_rand(rng);
-        if (fp != 0 && TEST_HOME_32(fp) == home) return fp;
-    }
-    fail_msg("no fingerprint with home %" PRIu64 " (seed=%" PRIu64 ")", home, test_seed);
-    return 0;
-}
-
-/* Clusters of up to 16 ids on 1-3 neighbouring home slots (wrapping around
- * the end of the table), deleted one by one in FIFO order from every position
- * of the cluster: after each deletion every remaining id is still found. */
-static void test_backward_shift_deletion(void **state) {
-    (void)state;
-    uint64_t rng = test_seed ^ 0xB5;
-    inv_dedup *d = test_create(16, INT64_MAX);
-    for (uint32_t trial = 0; trial < 3000; trial++) {
-        dedup_clear(d);
-        const uint64_t base = trial % 32; /* every start, including 29..31 (wrapping) */
-        const uint64_t spread = 1 + trial % 3;
-        uint64_t fps[48];
-        for (uint32_t i = 0; i < 48; i++) {
-            const uint64_t x = test_rand(&rng);
-            const uint64_t home = (x % 5 == 0) ? x % 32 : (base + (x >> 8) % spread) % 32;
-            fps[i] = test_fp_with_home(&rng, home);
-            for (uint32_t j = 0; j < i; j++) {
-                if (fps[j] == fps[i]) fail_msg("duplicate random fp (seed=%" PRIu64 ")", test_seed);
-            }
-        }
-        for (uint32_t i = 0; i < 48; i++) {
-            dedup_insert(d, fps[i], 0);
-            for (uint32_t j = 0; j <= i; j++) {
-                if (dedup_contains(d, fps[j]) != (j + 16 > i)) {
-                    fail_msg("trial %" PRIu32 " insert %" PRIu32 ": id %" PRIu32
-                             " %s (seed=%" PRIu64 ")",
-                             trial, i, j, j + 16 > i ? "lost" : "not deleted", test_seed);
-                }
-            }
-        }
-    }
-    dedup_destroy(d);
-
-    /* Time expiry removes runs of several ids from a cluster in one insert. */
-    d = test_create(16, 10);
-    for (uint32_t trial = 0; trial < 2000; trial++) {
-        dedup_clear(d);
-        const uint64_t base = trial % 32;
-        uint64_t fps[16];
-        for (uint32_t i = 0; i < 16; i++) {
-            fps[i] = test_fp_with_home(&rng, (base + test_rand(&rng) % 2) % 32);
-        }
-        const uint32_t old = 1 + trial % 14; /* ids 0..old-1 at t=0, the rest at t=10 */
-        for (uint32_t i = 0; i < 15; i++) dedup_insert(d, fps[i], i < old ? 0 : 10);
-        dedup_insert(d, fps[15], 11); /* cutoff 1: ids 0..old-1 expire together */
-        for (uint32_t i = 0; i < 16; i++) assert_int_equal(dedup_contains(d, fps[i]), i >= old);
-    }
-    dedup_destroy(d);
-}
-
-/* The home bucket of dedup.c (buckets of 8 slots, set_slots = 2 * ids_max for
- * a power of two ids_max) mirrored, like TEST_HOME_32, only to crowd ids. */
-static uint64_t test_fp_in_bucket(uint64_t *rng, uint64_t bucket, unsigned bucket_bits) {
-    for (uint32_t n = 0; n < 1000000; n++) { /* p = 2^-bucket_bits per try */
-        const uint64_t fp = test_rand(rng);
-        if (fp != 0 && ((fp * 0x9E3779B97F4A7C15ULL) >> (64 - bucket_bits)) == bucket) return fp;
-    }
-    fail_msg("no fingerprint in bucket %" PRIu64 " (seed=%" PRIu64 ")", bucket, test_seed);
-    return 0;
-}
-
-/* Regression test for the bucketed set: ids crowded onto 1-3 neighbouring
- * home buckets (wrapping past the last one), so nearly every insert overflows
- * a full bucket and nearly every pop shifts ids back across buckets, under
- * both expiry rules; every answer is compared with the reference model. */
-static void test_crowded_buckets_model(void **state) {
-    (void)state;
-    uint64_t rng = test_seed ^ 0xC7;
-    const struct {
-        uint32_t ids_max;
-        unsigned bucket_bits; /* log2(2 * ids_max / 8) */
-        int64_t window_ms;
-    } cfgs[] = {{16, 2, 40}, {64, 4, 100}, {64, 4, INT64_MAX}, {256, 6, 300}};
-    for (size_t c = 0; c < sizeof(cfgs) / sizeof(cfgs[0]); c++) {
-        const uint32_t cap = cfgs[c].ids_max;
-        const uint64_t buckets = 1ULL << cfgs[c].bucket_bits;
-        for (uint32_t trial = 0; trial < 40; trial++) {
-            const uint64_t base = (buckets - 1 + trial) % buckets; /* starts at the last one */
-            const uint64_t spread = 1 + trial % 3;
-            enum { POOL = 1024 };
-            uint64_t pool[POOL];
-            const uint32_t pool_n = 3 * cap < POOL ? 3 * cap : POOL;
-            for (uint32_t i = 0; i < pool_n; i++) {
-                pool[i] = test_fp_in_bucket(&rng, (base + test_rand(&rng) % spread) % buckets,
-                                            cfgs[c].bucket_bits);
-            }
-            test_model m = {.cap = cap, .window_ms = cfgs[c].window_ms, .newest_ms = INT64_MIN};
-            m.fp = malloc(cap * sizeof(*m.fp));
-            m.time_ms = malloc(cap * sizeof(*m.time_ms));
-            assert_true(m.fp != NULL && m.time_ms != NULL);
-            inv_dedup *d = test_create(cap, cfgs[c].window_ms);
-            int64_t clock_ms = 0;
-            for (uint32_t op = 0; op < 20 * cap; op++) {
-                const uint64_t fp = pool[test_rand(&rng) % pool_n];
-                const bool expect = test_model_contains(&m, fp);
-                if (dedup_contains(d, fp) != expect) {
-                    fail_msg("cfg %zu trial %" PRIu32 " op %" PRIu32 ": contains %d, model %d"
-                             " (seed=%" PRIu64 ")", c, trial, op, !expect, expect, test_seed);
-                }
-                if (expect) continue;
-                clock_ms += (int64_t)(test_rand(&rng) % 3);
-                dedup_insert(d, fp, clock_ms);
-                test_model_insert(&m, fp, clock_ms);
-                for (uint32_t i = 0; i < m.count; i++) {
-                    if (!dedup_contains(d, m.fp[(m.head + i) % m.cap])) {
-                        fail_msg("cfg %zu trial %" PRIu32 " op %" PRIu32 ": held id lost"
-                                 " (seed=%" PRIu64 ")", c, trial, op, test_seed);
-                    }
-                }
-            }
-            inv_dedup_stats st;
-            dedup_get_stats(d, &st);
-            assert_int_equal(st.ids, m.count);
-            assert_int_equal(st.expired_by_time, m.expired);
-            assert_int_equal(st.evicted_by_count, m.evicted);
-            dedup_destroy(d);
-            free(m.fp);
-            free(m.time_ms);
-        }
-    }
-}
-
 int main(void) {
     const char *s = getenv("INV_TEST_SEED");
     if (s != NULL && *s != '\0') {
@@ -840,9 +1260,10 @@ int main(void) {
         cmocka_unit_test(test_basic_insert_contains),
         cmocka_unit_test(test_distinct_ids_never_duplicates),
 #ifndef INV_DEBUG
-        cmocka_unit_test(test_duplicate_insert_ignored_in_release),
+        cmocka_unit_test(test_duplicate_insert_in_release),
 #endif
         cmocka_unit_test(test_expiry_by_time_boundary),
+        cmocka_unit_test(test_generation_by_time),
         cmocka_unit_test(test_expiry_by_count),
         cmocka_unit_test(test_out_of_order_times),
         cmocka_unit_test(test_extreme_times),
@@ -851,9 +1272,14 @@ int main(void) {
         cmocka_unit_test(test_memory_formula),
         cmocka_unit_test(test_memory_fixed_under_churn),
         cmocka_unit_test(test_model_random),
-        cmocka_unit_test(test_no_false_positives),
-        cmocka_unit_test(test_backward_shift_deletion),
+        cmocka_unit_test(test_generation_ring_bound),
         cmocka_unit_test(test_crowded_buckets_model),
+        cmocka_unit_test(test_overflow_expiry),
+        cmocka_unit_test(test_zero_low_bits),
+        cmocka_unit_test(test_tag_wraparound_untouched_buckets),
+        cmocka_unit_test(test_tag_wraparound_large),
+        cmocka_unit_test(test_tag_wraparound),
+        cmocka_unit_test(test_no_false_positives),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
