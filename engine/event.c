@@ -1,11 +1,14 @@
 /* event.c - event type names and the field validation of DESIGN.md section 2.
  *
  * Everything here runs on the worker hot path, once per event: no allocation,
- * no locale, no NUL-terminated strings. The type parser switches on the
- * length and compares at most three candidates with memcmp; the character
- * check of sku and locationId is one 256-entry table lookup per byte, with no
- * branch inside the loop. event_validate returns the first failing rule in the
- * order event.h fixes, so the DLQ reason of a given event is deterministic.
+ * no locale, no NUL-terminated strings. The type parser hashes the name to
+ * its one candidate and compares three words and the length, without a
+ * branch on the name; the character check of sku and locationId is one
+ * 256-entry table lookup per byte, with no branch inside the loop (the JSON
+ * decoder checks them while it scans them, and skips event_validate for an
+ * event it knows to be valid). event_validate returns the first failing rule
+ * in the order event.h fixes, so the DLQ reason of a given event is
+ * deterministic.
  *
  * Limits come from inv_limits.h. A quantity is checked without negating it, so
  * INT64_MIN is rejected as too large instead of overflowing. */
@@ -16,8 +19,9 @@
 #include "inv_assert.h"
 #include "inv_limits.h"
 
-/* Indexed by inv_event_type. */
-static const char *const event_type_names[INV_EV_TYPE_COUNT] = {
+/* Indexed by inv_event_type; each name zero-padded to 16 bytes, so that
+ * event_type_parse may load 4 bytes at any offset up to 12 of any entry. */
+static const char event_type_names[INV_EV_TYPE_COUNT][16] = {
     [INV_EV_NONE] = "NONE",
     [INV_EV_RECEIPT] = "RECEIPT",
     [INV_EV_TRANSFER_OUT] = "TRANSFER_OUT",
@@ -31,9 +35,33 @@ static const char *const event_type_names[INV_EV_TYPE_COUNT] = {
     [INV_EV_FULFILLMENT] = "FULFILLMENT",
 };
 
+/* Their lengths; 0 for INV_EV_NONE, which no string parses to. */
+static const uint8_t event_type_lens[INV_EV_TYPE_COUNT] = {
+    [INV_EV_NONE] = 0,        [INV_EV_RECEIPT] = 7,      [INV_EV_TRANSFER_OUT] = 12,
+    [INV_EV_IN_TRANSIT] = 10, [INV_EV_TRANSFER_IN] = 11, [INV_EV_ADJUSTMENT] = 10,
+    [INV_EV_SALE] = 4,        [INV_EV_RETURN] = 6,       [INV_EV_RESERVATION] = 11,
+    [INV_EV_RELEASE] = 7,     [INV_EV_FULFILLMENT] = 11,
+};
+
+/* The type whose name could be the string with first and last four bytes a
+ * and b (as little-endian words), by a perfect hash of the ten names: the
+ * top 4 bits of (a + b) * 151 (32-bit) differ for each of them (found by
+ * search; a new type needs a new multiplier). Unused slots are INV_EV_NONE. */
+#define EVENT_TYPE_HASH(a, b) ((uint32_t)(((a) + (b)) * 151u) >> 28)
+static const uint8_t event_type_by_hash[16] = {
+    [0] = INV_EV_ADJUSTMENT,    [1] = INV_EV_RESERVATION, [3] = INV_EV_FULFILLMENT,
+    [5] = INV_EV_TRANSFER_IN,   [7] = INV_EV_IN_TRANSIT,  [8] = INV_EV_RETURN,
+    [9] = INV_EV_RECEIPT,       [11] = INV_EV_SALE,       [12] = INV_EV_RELEASE,
+    [14] = INV_EV_TRANSFER_OUT,
+};
+
+#define EVENT_TYPE_LEN_MIN 4  /* "SALE" */
+#define EVENT_TYPE_LEN_MAX 12 /* "TRANSFER_OUT" */
+
 _Static_assert(INV_EV_TYPE_COUNT == 11, "event_type_parse knows exactly ten types");
 _Static_assert(INV_EV_TYPE_COUNT <= 256, "inv_event.type is a uint8_t");
-_Static_assert(sizeof("TRANSFER_OUT") - 1 == 12, "the longest name is the last case of the parser");
+_Static_assert(sizeof("TRANSFER_OUT") - 1 == EVENT_TYPE_LEN_MAX, "the longest name");
+_Static_assert(EVENT_TYPE_LEN_MAX + 4 <= 16, "word loads stay inside a padded name");
 
 /* 1 for the bytes of [A-Za-z0-9._-], 0 for every other byte value, including
  * ':' (the key separator), space, controls and every byte >= 0x80. */
@@ -56,44 +84,34 @@ static const unsigned char event_id_char_table[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xf0 */
 };
 
-/* File-local. True when the len bytes at s equal the NUL-terminated name,
- * whose length the caller has already matched. */
-static inline bool event_type_is(const char *s, size_t len, inv_event_type t) {
-    inv_debug_assert(strlen(event_type_names[t]) == len);
-    return memcmp(s, event_type_names[t], len) == 0;
+/* File-local. The 4 bytes at p as a little-endian word. */
+static inline uint32_t event_load_u32(const char *p) {
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
 }
 
 /* Any thread. Returns the type named by the len bytes at s (exact and case-
- * sensitive), or INV_EV_NONE. s may be NULL only when len is 0. */
+ * sensitive), or INV_EV_NONE. s may be NULL only when len is 0. Without a
+ * branch on the name: three word loads cover the 4..12 bytes (first four,
+ * last four, and the four after the first when len >= 8, never outside
+ * [s, s+len)), a perfect hash picks the one candidate, and the same loads
+ * from its padded name and its length decide. Event types arrive in no
+ * predictable order, so a switch on the length and compares mispredicted
+ * about once per event. */
 inv_event_type event_type_parse(const char *s, size_t len) {
     inv_assert(s != NULL || len == 0);
-    switch (len) {
-    case 4:
-        if (event_type_is(s, len, INV_EV_SALE)) return INV_EV_SALE;
-        break;
-    case 6:
-        if (event_type_is(s, len, INV_EV_RETURN)) return INV_EV_RETURN;
-        break;
-    case 7:
-        if (event_type_is(s, len, INV_EV_RECEIPT)) return INV_EV_RECEIPT;
-        if (event_type_is(s, len, INV_EV_RELEASE)) return INV_EV_RELEASE;
-        break;
-    case 10:
-        if (event_type_is(s, len, INV_EV_IN_TRANSIT)) return INV_EV_IN_TRANSIT;
-        if (event_type_is(s, len, INV_EV_ADJUSTMENT)) return INV_EV_ADJUSTMENT;
-        break;
-    case 11:
-        if (event_type_is(s, len, INV_EV_TRANSFER_IN)) return INV_EV_TRANSFER_IN;
-        if (event_type_is(s, len, INV_EV_RESERVATION)) return INV_EV_RESERVATION;
-        if (event_type_is(s, len, INV_EV_FULFILLMENT)) return INV_EV_FULFILLMENT;
-        break;
-    case 12:
-        if (event_type_is(s, len, INV_EV_TRANSFER_OUT)) return INV_EV_TRANSFER_OUT;
-        break;
-    default:
-        break;
-    }
-    return INV_EV_NONE;
+    if (len < EVENT_TYPE_LEN_MIN || len > EVENT_TYPE_LEN_MAX) return INV_EV_NONE;
+    size_t mid = len >= 8 ? 4 : len - 4;
+    uint32_t a = event_load_u32(s), b = event_load_u32(s + len - 4);
+    uint32_t c = event_load_u32(s + mid);
+    unsigned t = event_type_by_hash[EVENT_TYPE_HASH(a, b)];
+    inv_debug_assert(t < INV_EV_TYPE_COUNT);
+    const char *name = event_type_names[t];
+    bool match = (len == event_type_lens[t]) & (a == event_load_u32(name)) &
+                 (b == event_load_u32(name + len - 4)) & (c == event_load_u32(name + mid));
+    inv_debug_assert(!match || memcmp(s, name, len) == 0);
+    return match ? (inv_event_type)t : INV_EV_NONE;
 }
 
 /* Any thread. Returns the canonical upper-case name of t, or "NONE" for
@@ -101,7 +119,7 @@ inv_event_type event_type_parse(const char *s, size_t len) {
 const char *event_type_name(inv_event_type t) {
     unsigned idx = (unsigned)t;
     if (idx >= (unsigned)INV_EV_TYPE_COUNT) return event_type_names[INV_EV_NONE];
-    inv_assert(event_type_names[idx] != NULL);
+    inv_assert(event_type_names[idx][0] != '\0');
     return event_type_names[idx];
 }
 
@@ -113,7 +131,8 @@ bool event_id_chars_ok(const char *s, size_t len) {
     inv_assert(event_id_char_table[(unsigned char)':'] == 0);
     const unsigned char *p = (const unsigned char *)s;
     unsigned ok = 1;
-    for (size_t i = 0; i < len; i++) ok &= event_id_char_table[p[i]];
+    for (size_t i = 0; i < len; i++)
+        ok &= event_id_char_table[p[i]];
     return ok != 0;
 }
 

@@ -85,18 +85,24 @@ inv_reason json_scan_string_slow(const unsigned char *start, const unsigned char
  * at least one byte, so the work is bounded by the message length. */
 inv_reason json_skip_value(json_scan *s, unsigned depth);
 
-/* Any thread. Skips whitespace after the first byte (see json_skip_ws). */
-static inline void json_skip_ws_loop(json_scan *s) {
-    const unsigned char *p = s->p;
-    while (p < s->end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+/* Any thread. The first byte in [p, end) that is not JSON whitespace, or
+ * end. Takes and returns the position rather than a json_scan, so that when
+ * the compiler keeps it out of line the callers' cursors stay in registers. */
+static inline const unsigned char *json_ws_end(const unsigned char *p, const unsigned char *end) {
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
         p++;
-    s->p = p;
+    return p;
+}
+
+/* Any thread. Skips whitespace after the first byte (see json_skip_ws). */
+__attribute__((always_inline)) static inline void json_skip_ws_loop(json_scan *s) {
+    s->p = json_ws_end(s->p, s->end);
 }
 
 /* Any thread. json_skip_value on a copy of *s, so that *s itself never has
  * its address taken by an out-of-line call (it stays in registers in the
  * decoders' loops). */
-static inline inv_reason json_skip(json_scan *s, unsigned depth) {
+__attribute__((always_inline)) static inline inv_reason json_skip(json_scan *s, unsigned depth) {
     json_scan t = *s;
     inv_reason r = json_skip_value(&t, depth);
     s->p = t.p;
@@ -104,26 +110,28 @@ static inline inv_reason json_skip(json_scan *s, unsigned depth) {
 }
 
 /* Any thread. Skips JSON whitespace. Compact messages have none, so the
- * common case is one compare: every whitespace byte is <= ' '. */
+ * common case is one compare: every whitespace byte is <= ' ' (and at the
+ * end of the message there is nothing to skip). */
 __attribute__((always_inline)) static inline void json_skip_ws(json_scan *s) {
-    if (__builtin_expect(s->p<s->end && * s->p> ' ', 1)) return;
+    if (__builtin_expect(s->p == s->end || *s->p > ' ', 1)) return;
     json_skip_ws_loop(s);
 }
 
 /* Any thread. True when the next byte is c (does not consume it). */
-static inline bool json_peek_is(const json_scan *s, unsigned char c) {
+__attribute__((always_inline)) static inline bool json_peek_is(const json_scan *s,
+                                                               unsigned char c) {
     return s->p < s->end && *s->p == c;
 }
 
 /* Any thread. Consumes the byte c, skipping whitespace before it only when
- * c is not the next byte (one compare in the compact case). False when c is
- * not there. */
+ * c is not the next byte (one compare in the compact case, two more when
+ * another non-blank byte is there). False when c is not there. */
 __attribute__((always_inline)) static inline bool json_eat(json_scan *s, unsigned char c) {
     if (__builtin_expect(s->p < s->end && *s->p == c, 1)) {
         s->p++;
         return true;
     }
-    json_skip_ws_loop(s);
+    json_skip_ws(s);
     if (s->p < s->end && *s->p == c) {
         s->p++;
         return true;
@@ -142,27 +150,42 @@ static inline inv_reason json_expect(json_scan *s, unsigned char c) {
  * plain string content ('"', '\\', a control or a byte >= 0x80), or end.
  * base is the first byte of the message: a tail shorter than 16 bytes is
  * loaded as the 16 bytes ending at end when those lie inside the message. */
+#if defined(__SSE2__)
+/* File-local to the decoders. Bit i set when byte i of v is not plain string
+ * content: '"', '\\', a control or a byte >= 0x80 (below ' ' as a signed
+ * byte). */
+__attribute__((always_inline)) static inline unsigned json_str_special_mask(__m128i v) {
+    __m128i m = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+        _mm_cmplt_epi8(v, _mm_set1_epi8(' ')));
+    return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
+/* File-local to the decoders. Returns the first byte in [p, end) that is not
+ * plain string content ('"', '\\', a control or a byte >= 0x80), or end.
+ * base is the first byte of the message: a tail shorter than 16 bytes is
+ * loaded as the 16 bytes ending at end when those lie inside the message.
+ * The first 16 bytes are tested before the loop: most strings of an event
+ * end there. */
 __attribute__((always_inline)) static inline const unsigned char *
 json_str_span(const unsigned char *p, const unsigned char *end, const unsigned char *base) {
     inv_debug_assert(base <= p && p <= end);
 #if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i bslash = _mm_set1_epi8('\\');
-    const __m128i space = _mm_set1_epi8(' '); /* signed: also catches bytes >= 0x80 */
-    while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                 _mm_cmplt_epi8(v, space));
-        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+    if (end - p >= 16) {
+        unsigned mask = json_str_special_mask(_mm_loadu_si128((const __m128i *)(const void *)p));
         if (mask != 0) return p + __builtin_ctz(mask);
         p += 16;
+        while (end - p >= 16) {
+            mask = json_str_special_mask(_mm_loadu_si128((const __m128i *)(const void *)p));
+            if (mask != 0) return p + __builtin_ctz(mask);
+            p += 16;
+        }
     }
     if (p < end && end - base >= 16) {
         const unsigned char *t = end - 16;
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)t);
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                 _mm_cmplt_epi8(v, space));
-        unsigned mask = (unsigned)_mm_movemask_epi8(m) >> (unsigned)(p - t);
+        unsigned mask = json_str_special_mask(_mm_loadu_si128((const __m128i *)(const void *)t));
+        mask >>= (unsigned)(p - t);
         return mask != 0 ? p + __builtin_ctz(mask) : end;
     }
 #else
@@ -249,6 +272,42 @@ __attribute__((always_inline)) static inline inv_reason json_scan_number(json_sc
     return INV_OK;
 }
 
+/* Any thread. The common small integer at s->p without a branch on its
+ * digits: an optional '-' and 1 to 7 digits, then a byte that does not
+ * continue the number ('.', 'e', 'E' or a digit after a leading 0 would).
+ * Then it is consumed and true is returned with *v its value, exactly what
+ * json_scan_number and json_number_i64_sat give ("-0" is 0). Anything else
+ * (other bytes, 8 or more digits, a fraction or exponent, fewer than 9
+ * bytes left from s->p) returns false with nothing consumed, for
+ * json_scan_number. The 8 bytes after the sign are one word: digits found by
+ * one SWAR test (the first non-digit is the lowest flagged byte; carries only
+ * run upward from a flagged byte), converted by three multiplies
+ * (simdjson's parse_eight_digits_unrolled on the digits shifted up so the
+ * missing leading ones read as zeros). */
+__attribute__((always_inline)) static inline bool json_scan_small_int(json_scan *s, int64_t *v) {
+    const unsigned char *p = s->p;
+    if (s->end - p < 9) return false;
+    unsigned neg = *p == '-';
+    p += neg;
+    uint64_t x;
+    memcpy(&x, p, sizeof(x));
+    uint64_t t = x ^ 0x3030303030303030ull; /* a digit byte becomes 0..9 */
+    uint64_t flagged = ((t + 0x7676767676767676ull) | t) & 0x8080808080808080ull; /* >= 10 */
+    if (flagged == 0) return false;                       /* 8 digits or more */
+    unsigned n = (unsigned)__builtin_ctzll(flagged) >> 3; /* leading digits: 0..7 */
+    unsigned after = p[n] | 0x20;                         /* '.' stays '.', 'E' becomes 'e' */
+    if ((n == 0) | (after == '.') | (after == 'e') | ((p[0] == '0') & (n > 1))) return false;
+    uint64_t d = t << (8 * (8 - n)); /* "000ddddd": the first digit most significant */
+    d = d * 10 + (d >> 8);           /* pairs of digits */
+    uint64_t hi = (d & 0x000000ff000000ffull) * 0x000f424000000064ull;         /* 100, 10^6 */
+    uint64_t lo = ((d >> 16) & 0x000000ff000000ffull) * 0x0000271000000001ull; /* 1, 10^4 */
+    d = ((hi + lo) >> 32) & 0xffffffffu;
+    inv_debug_assert(d <= 9999999);
+    *v = (int64_t)((d ^ (0 - (uint64_t)neg)) + neg);
+    s->p = p + n;
+    return true;
+}
+
 /* Any thread. Consumes the literal lit (of len bytes: "true", "false",
  * "null") at s->p or returns json_syntax. */
 static inline inv_reason json_scan_literal(json_scan *s, const char *lit, size_t len) {
@@ -260,7 +319,7 @@ static inline inv_reason json_scan_literal(json_scan *s, const char *lit, size_t
 /* Any thread. The integer n as an int64_t, saturated at INT64_MIN/INT64_MAX
  * (so a too-large magnitude stays too large for every range check after it).
  * "-0" is 0. Precondition: n->is_int. */
-static inline int64_t json_number_i64_sat(const json_number *n) {
+__attribute__((always_inline)) static inline int64_t json_number_i64_sat(const json_number *n) {
     inv_debug_assert(n->is_int);
     if (n->neg) return n->mag >= (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)n->mag;
     return n->mag > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)n->mag;

@@ -393,6 +393,37 @@ static void test_type_parse_near_misses(void **state) {
     assert_int_equal(event_type_parse("\0ALE", 4), INV_EV_NONE);
 }
 
+/* The parser hashes a name to one candidate and compares three words and the
+ * length: every other byte value at every position of every name, the name
+ * cut short, and the name padded with NULs or letters to every length up to
+ * the longest are no type. */
+static void test_type_parse_every_byte(void **state) {
+    (void)state;
+    for (int t = INV_EV_RECEIPT; t < INV_EV_TYPE_COUNT; t++) {
+        const char *n = type_names[t];
+        size_t len = strlen(n);
+        char buf[16];
+        for (size_t i = 0; i < len; i++) {
+            for (int c = 0; c < 256; c++) {
+                if (c == (unsigned char)n[i]) continue;
+                memcpy(buf, n, len);
+                buf[i] = (char)c;
+                if (event_type_parse(buf, len) != INV_EV_NONE) {
+                    fail_msg("%s with byte %zu = 0x%02x parsed", n, i, c);
+                }
+            }
+        }
+        for (size_t l = 0; l <= 14; l++) {
+            if (l == len) continue;
+            for (int pad = 0; pad < 3; pad++) {
+                memset(buf, pad == 0 ? '\0' : pad == 1 ? 'X' : n[len - 1], sizeof(buf));
+                memcpy(buf, n, l < len ? l : len);
+                assert_int_equal(event_type_parse(buf, l), INV_EV_NONE);
+            }
+        }
+    }
+}
+
 static void test_event_quantity(void **state) {
     (void)state;
     inv_event e = ev_valid();
@@ -540,6 +571,7 @@ int main(void) {
         cmocka_unit_test(test_rule_order),
         cmocka_unit_test(test_type_parse_all_names),
         cmocka_unit_test(test_type_parse_near_misses),
+        cmocka_unit_test(test_type_parse_every_byte),
         cmocka_unit_test(test_event_quantity),
         cmocka_unit_test(test_key_must_match_payload),
         cmocka_unit_test(test_reason_names_pinned),

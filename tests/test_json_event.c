@@ -9,13 +9,26 @@
  * zones, epoch milliseconds). Strings are checked to point into the message
  * when they have no escapes and into scratch when they have. Each message is
  * decoded from an exactly-sized heap copy so the ASan pass catches a read or
- * write past the message or past scratch. */
+ * write past the message or past scratch.
+ *
+ * The fast paths are held to the general ones at each point where they hand
+ * over: the canonical walk broken at every member (whitespace, unknown or
+ * escaped names, another order, a bad separator, duplicates) decodes to the
+ * same event; json_scan_small_int equals json_scan_number on every digit
+ * count, sign and following byte; the exact timestamp form equals the
+ * general forms and a plain reference on every day of several centuries and
+ * with every byte value at every position; sku and locationId checked while
+ * scanned give event_validate's reasons at every length around the 16-byte
+ * blocks and the limit; the key is compared at every length. The ASan pass
+ * (INV_DEBUG) also asserts that event_validate accepts every event the
+ * decoder accepts without calling it. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +39,7 @@
 #include "json_scan.h"
 #include "inv_limits.h"
 #include "reason.h"
+#include "timestamp.h"
 
 /* The last decoded message and its scratch, exactly sized (freed by the next call). */
 static char *g_buf;
@@ -33,8 +47,10 @@ static char *g_scratch;
 static size_t g_len;
 static size_t g_used;
 
-/* Decodes the len bytes at json with ev's key set to key (NULL for none). */
-static inv_reason decode_key(const char *json, size_t len, const char *key, inv_event *ev) {
+/* Decodes the len bytes at json with ev's key set to the key_len bytes at key
+ * (NULL for none). */
+static inv_reason decode_key_len(const char *json, size_t len, const char *key, size_t key_len,
+                                 inv_event *ev) {
     free(g_buf);
     free(g_scratch);
     g_buf = malloc(len > 0 ? len : 1);
@@ -45,7 +61,7 @@ static inv_reason decode_key(const char *json, size_t len, const char *key, inv_
     g_len = len;
     memset(ev, 0x5a, sizeof(*ev));
     ev->key = key;
-    ev->key_len = key != NULL ? (uint16_t)strlen(key) : 0;
+    ev->key_len = (uint16_t)key_len;
     ev->partition = 7;
     ev->offset = 4242;
     g_used = 12345;
@@ -55,6 +71,11 @@ static inv_reason decode_key(const char *json, size_t len, const char *key, inv_
     assert_int_equal(ev->partition, 7);
     assert_int_equal(ev->offset, 4242);
     return r;
+}
+
+/* Decodes the len bytes at json with ev's key set to key (NULL for none). */
+static inv_reason decode_key(const char *json, size_t len, const char *key, inv_event *ev) {
+    return decode_key_len(json, len, key, key != NULL ? strlen(key) : 0, ev);
 }
 
 static inv_reason decode_len(const char *json, size_t len, inv_event *ev) {
@@ -848,6 +869,500 @@ static void test_timestamps_epoch_ms(void **state) {
     }
 }
 
+/* --- the fast paths ------------------------------------------------------------------------- */
+
+/* Asserts that a and b decoded to the same event: every string byte for byte
+ * (wherever it points), the type, the quantity and the timestamp. */
+static void assert_same_event(const inv_event *a, const inv_event *b) {
+    const char *pa[] = {a->event_id, a->sku, a->location_id, a->correlation_id, a->source_system};
+    const char *pb[] = {b->event_id, b->sku, b->location_id, b->correlation_id, b->source_system};
+    size_t la[] = {a->event_id_len, a->sku_len, a->location_id_len, a->correlation_id_len,
+                   a->source_system_len};
+    size_t lb[] = {b->event_id_len, b->sku_len, b->location_id_len, b->correlation_id_len,
+                   b->source_system_len};
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(la[i], lb[i]);
+        assert_true((pa[i] == NULL) == (pb[i] == NULL));
+        if (la[i] > 0) assert_memory_equal(pa[i], pb[i], la[i]);
+    }
+    assert_int_equal(a->type, b->type);
+    assert_int_equal(a->quantity_delta, b->quantity_delta);
+    assert_int_equal(a->timestamp_ms, b->timestamp_ms);
+}
+
+/* The base event with text inserted at member k (0..B_COUNT: B_COUNT is the
+ * closing brace): after the '{' or ',' before it when after_sep, else just
+ * before that ',' (k >= 1). */
+static const char *base_with_insert(int k, const char *text, bool after_sep) {
+    static char out[4096];
+    const char *base = event_base();
+    const char *at = base; /* the '{' or ',' before member k, or the '}' */
+    for (int i = 0; i < k; i++) {
+        at = strstr(at + 1, i + 1 < B_COUNT ? ",\"" : "}");
+        assert_non_null(at);
+    }
+    size_t cut = (size_t)(at - base) + (after_sep && k < B_COUNT ? 1 : 0);
+    int n = snprintf(out, sizeof(out), "%.*s%s%s", (int)cut, base, text, base + cut);
+    assert_true(n > 0 && (size_t)n < sizeof(out));
+    return out;
+}
+
+/* The canonical walk hands over to the general loop at any member: whatever
+ * breaks the layout there (whitespace, an unknown member, an escaped name,
+ * another order), the event decodes to exactly the same fields; a
+ * duplicate anywhere is still a duplicate. */
+static void test_canonical_walk_hands_over(void **state) {
+    (void)state;
+    inv_event want, got;
+    /* want is decoded from a copy of its own: decode() frees its message */
+    static char want_buf[1024], want_scratch[1024];
+    size_t want_len = strlen(event_base()), used;
+    assert_true(want_len < sizeof(want_buf));
+    memcpy(want_buf, event_base(), want_len);
+    want.key = NULL;
+    assert_int_equal(json_event_decode(want_buf, want_len, want_scratch, &used, &want), INV_OK);
+    for (int k = 0; k <= B_COUNT; k++) {
+        static const char *const same[] = {" ", "\n\t", "\"x\":1,", "\"eventid\":[1,{}],"};
+        for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+            if (k == B_COUNT && same[i][0] == '"') continue; /* would end in ",}" */
+            const char *json = base_with_insert(k, same[i], true);
+            if (decode(json, &got) != INV_OK) fail_msg("%s: rejected", json);
+            assert_same_event(&got, &want);
+        }
+        if (k > 0) {
+            assert_int_equal(decode(base_with_insert(k, " ", false), &got), INV_OK); /* "1 ," */
+            assert_same_event(&got, &want);
+        }
+        if (k < B_COUNT) {
+            /* the same member once more, here: a duplicate */
+            char dup[256];
+            snprintf(dup, sizeof(dup), "\"%s\":%s,", base_names[(k + 1) % B_COUNT],
+                     base_values[(k + 1) % B_COUNT]);
+            assert_reason(base_with_insert(k, dup, true), INV_R_FIELD_DUPLICATE);
+            snprintf(dup, sizeof(dup), "\"%s\":%s,", base_names[k], base_values[k]);
+            assert_reason(base_with_insert(k, dup, true), INV_R_FIELD_DUPLICATE);
+        }
+    }
+    /* a separator that is not one, at each member: a syntax error, never a
+     * member read (the walk checks the byte before each name) */
+    for (int k = 1; k <= B_COUNT; k++) {
+        static const char seps[] = {';', ':', ' ', 'x', '"', '{', '\0', '\x80'};
+        for (size_t i = 0; i < sizeof(seps); i++) {
+            const char *json = base_with_insert(k, "", false);
+            char copy[1024];
+            size_t len = strlen(json);
+            memcpy(copy, json, len);
+            size_t at = (size_t)(strstr(copy, k < B_COUNT ? base_names[k] : "\"}") - copy);
+            at -= k < B_COUNT ? 2 : -1; /* the ',' before "name", or the '}' */
+            assert_true(copy[at] == (k < B_COUNT ? ',' : '}'));
+            copy[at] = seps[i];
+            inv_reason r = decode_len(copy, len, &got);
+            if (r != INV_R_JSON_SYNTAX && r != INV_R_JSON_BAD_UTF8) {
+                fail_msg("separator 0x%02x before member %d: %s", (unsigned char)seps[i], k,
+                         inv_reason_name(r));
+            }
+        }
+    }
+    /* the eight members, then more: unknown, or a duplicate */
+    assert_reason(base_with_insert(B_COUNT, ",\"x\":[1]", false), INV_OK);
+    assert_reason(base_with_insert(B_COUNT, ",\"eventType\":\"SALE\"", false),
+                  INV_R_FIELD_DUPLICATE);
+    assert_reason(base_with_insert(B_COUNT, ",", false), INV_R_JSON_SYNTAX);
+    /* each name written with an escape, in the canonical position */
+    for (int k = 0; k < B_COUNT; k++) {
+        char from[32], to[64];
+        snprintf(from, sizeof(from), "\"%s\":", base_names[k]);
+        snprintf(to, sizeof(to), "\"\\u%04x%s\":", (unsigned)base_names[k][0], base_names[k] + 1);
+        const char *base = event_base();
+        const char *at = strstr(base, from);
+        assert_non_null(at);
+        char json[1024];
+        snprintf(json, sizeof(json), "%.*s%s%s", (int)(at - base), base, to, at + strlen(from));
+        assert_int_equal(decode(json, &got), INV_OK);
+        assert_same_event(&got, &want);
+    }
+    /* the members in reverse order */
+    char rev[1024];
+    size_t n = 0;
+    rev[n++] = '{';
+    for (int k = B_COUNT - 1; k >= 0; k--) {
+        n += (size_t)snprintf(rev + n, sizeof(rev) - n, "%s\"%s\":%s", n > 1 ? "," : "",
+                              base_names[k], base_values[k]);
+    }
+    rev[n++] = '}';
+    rev[n] = '\0';
+    assert_int_equal(decode(rev, &got), INV_OK);
+    assert_same_event(&got, &want);
+    /* a canonical message cut short at every byte: never accepted, never read past */
+    const char *base = event_base();
+    for (size_t len = 0; len < strlen(base); len++) {
+        assert_true(decode_len(base, len, &got) != INV_OK);
+    }
+}
+
+/* json_scan_small_int against json_scan_number on n (a number's text) and
+ * tail (what follows it, padded so 9 bytes are there or not). */
+static void check_small_int(const char *num, const char *tail, bool padded) {
+    char buf[64];
+    int len = snprintf(buf, sizeof(buf), "%s%s%s", num, tail, padded ? "xxxxxxxxx" : "");
+    assert_true(len > 0 && (size_t)len < sizeof(buf));
+    char *copy = malloc((size_t)len); /* exactly sized: ASan sees any read past it */
+    assert_non_null(copy);
+    memcpy(copy, buf, (size_t)len);
+    const unsigned char *b = (const unsigned char *)copy;
+    json_scan fast = {b, b + len}, general = {b, b + len};
+    int64_t v = 12345;
+    bool took = json_scan_small_int(&fast, &v);
+    /* what it must take: '-'? then 1..7 digits, no leading zero before a
+     * digit, not followed by '.', 'e' or 'E', and 9 bytes to read */
+    size_t sign = num[0] == '-', digits = 0;
+    while (isdigit((unsigned char)buf[sign + digits]))
+        digits++;
+    char next = buf[sign + digits];
+    bool want = len >= 9 && digits >= 1 && digits <= 7 && next != '.' && next != 'e' &&
+                next != 'E' && !(buf[sign] == '0' && digits > 1);
+    if (took != want) fail_msg("%s%s: small int %d, want %d", num, tail, took, want);
+    if (!took) {
+        assert_ptr_equal(fast.p, b); /* nothing consumed */
+        assert_int_equal(v, 12345);
+    } else {
+        json_number n;
+        assert_int_equal(json_scan_number(&general, &n), INV_OK);
+        assert_true(n.is_int);
+        assert_int_equal(v, json_number_i64_sat(&n));
+        assert_ptr_equal(fast.p, general.p);
+    }
+    free(copy);
+}
+
+static void test_small_int_matches_number_scan(void **state) {
+    (void)state;
+    static const char *const nums[] = {
+        "0",       "-0",       "7",         "-7",
+        "10",      "-10",      "99",        "100",
+        "1234567", "-1234567", "9999999",   "-9999999",
+        "1000000", "12345678", "-12345678", "99999999",
+        "01",      "-01",      "00",        "0123",
+        "1.5",     "-2.0",     "1e5",       "1E5",
+        "-1e-5",   "-",        "--1",       "+1",
+        "a",       "",         "\"1\"",     "9999999999999999999999"};
+    static const char *const tails[] = {",", "}", "]", " ", "\"", ":",  "/",  "x",    ".",   "e",
+                                        "E", "0", "9", "-", "+",  "\t", "\n", "\x7f", "\xff"};
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        for (size_t j = 0; j < sizeof(tails) / sizeof(tails[0]); j++) {
+            check_small_int(nums[i], tails[j], true);
+            check_small_int(nums[i], tails[j], false);
+        }
+    }
+    /* every digit count and sign, values spread over their range */
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < 20000; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        int digits = 1 + (int)((x >> 33) % 7);
+        uint64_t lo = digits == 1 ? 0 : 1, hi = 9;
+        for (int d = 1; d < digits; d++) {
+            lo *= d == 1 ? 1 : 10;
+            hi = hi * 10 + 9;
+        }
+        if (digits > 1) lo *= 10;
+        char num[16];
+        snprintf(num, sizeof(num), "%s%llu", (x >> 20) & 1 ? "-" : "",
+                 (unsigned long long)(lo + (x >> 8) % (hi - lo + 1)));
+        check_small_int(num, tails[(x >> 40) % (sizeof(tails) / sizeof(tails[0]))], true);
+    }
+}
+
+/* Quantities through the decoder: the small-integer path and the general
+ * one agree, also at the end of the message, where fewer than 9 bytes are
+ * left after the quantity. */
+static void test_quantity_fast_and_general_paths(void **state) {
+    (void)state;
+    static const char *const qs[] = {"1",        "-1",      "12",         "-12",        "1234567",
+                                     "-1234567", "9999999", "12345678",   "-12345678",  "999999999",
+                                     "-0",       "0",       "1000000000", "-1000000000"};
+    for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+        long long want = strtoll(qs[i], NULL, 10);
+        inv_reason want_r = want == 0 ? INV_R_QUANTITY_ZERO : INV_OK;
+        char tail[256];
+        inv_event ev;
+        /* canonical position, then the last member, then alone before '}' */
+        assert_int_equal(decode(event_with("quantityDelta", qs[i]), &ev), want_r);
+        assert_int_equal(ev.quantity_delta, want);
+        snprintf(tail, sizeof(tail),
+                 "{\"eventId\":\"e\",\"eventType\":\"SALE\",\"sku\":\"s\",\"locationId\":\"l\","
+                 "\"timestamp\":0,\"quantityDelta\":%s}",
+                 qs[i]);
+        assert_int_equal(decode(tail, &ev), want_r);
+        assert_int_equal(ev.quantity_delta, want);
+        snprintf(tail, sizeof(tail), "{\"timestamp\":0,\"quantityDelta\":%s }", qs[i]);
+        assert_int_equal(decode(tail, &ev), INV_R_EVENT_ID_MISSING);
+        assert_int_equal(ev.quantity_delta, want);
+    }
+    assert_reason(event_with("quantityDelta", "-"), INV_R_JSON_SYNTAX);
+    assert_reason(event_with("quantityDelta", "-x"), INV_R_JSON_SYNTAX);
+    assert_reason(event_with("quantityDelta", "07"), INV_R_JSON_SYNTAX);
+    assert_reason(event_with("quantityDelta", "-07"), INV_R_JSON_SYNTAX);
+    assert_reason(event_with("quantityDelta", "7E0"), INV_R_QUANTITY_NOT_INTEGER);
+    assert_reason(event_with("quantityDelta", "7.0"), INV_R_QUANTITY_NOT_INTEGER);
+    assert_reason(event_with("quantityDelta", "7x"), INV_R_JSON_SYNTAX);
+}
+
+/* --- timestamps: the exact form against a plain reference ----------------------------------- */
+
+static bool ref_leap(int y) {
+    return y % 400 == 0 || (y % 4 == 0 && y % 100 != 0);
+}
+
+/* Days from 0000-01-01 to y-m-d, counted plainly: 365 a year plus one for
+ * each leap year before y (year 0 is one), plus the months before m. */
+static int64_t ref_days_0000(int y, int m, int d) {
+    static const int before[13] = {0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+    int64_t days = (int64_t)y * 365 + (y + 3) / 4 - (y + 99) / 100 + (y + 399) / 400;
+    return days + before[m] + (m > 2 && ref_leap(y)) + d - 1;
+}
+
+/* Epoch milliseconds of a valid date and time. */
+static int64_t ref_ms(int y, int mo, int d, int h, int mi, int s, int ms) {
+    int64_t days = ref_days_0000(y, mo, d) - ref_days_0000(1970, 1, 1);
+    return days * 86400000 + (int64_t)h * 3600000 + mi * 60000 + s * 1000 + ms;
+}
+
+static int ref_month_days(int y, int m) {
+    static const int dim[13] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && ref_leap(y) ? 29 : dim[m];
+}
+
+/* The reference for a 24-byte string: "YYYY-MM-DDTHH:MM:SS.mmmZ" checked
+ * byte by byte, then the calendar; false for anything else (no other
+ * accepted form has 24 bytes). */
+static bool ref_iso24(const char *s, int64_t *ms_out) {
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+    for (int i = 0; i < 24; i++) {
+        if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != shape[i]) return false;
+    }
+    int v[7], at[7] = {0, 5, 8, 11, 14, 17, 20}, width[7] = {4, 2, 2, 2, 2, 2, 3};
+    for (int k = 0; k < 7; k++) {
+        v[k] = 0;
+        for (int j = 0; j < width[k]; j++)
+            v[k] = v[k] * 10 + (s[at[k] + j] - '0');
+    }
+    if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > ref_month_days(v[0], v[1])) return false;
+    if (v[3] > 23 || v[4] > 59 || v[5] > 59) return false;
+    *ms_out = ref_ms(v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+    return true;
+}
+
+/* Parses the exact form of y-m-d and a time, and two other forms of the
+ * same instant that take the general path ("+00:00", nine fraction digits):
+ * all three must give *ms (true) or all three fail (false). */
+static bool parse_three_forms(int y, int mo, int d, int h, int mi, int s, int ms, int64_t *out) {
+    char exact[64], zone[64], nine[64];
+    snprintf(exact, sizeof(exact), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d, h, mi, s, ms);
+    snprintf(zone, sizeof(zone), "%04d-%02d-%02dT%02d:%02d:%02d.%03d+00:00", y, mo, d, h, mi, s,
+             ms);
+    snprintf(nine, sizeof(nine), "%04d-%02d-%02dT%02d:%02d:%02d.%03d999999Z", y, mo, d, h, mi, s,
+             ms);
+    assert_int_equal(strlen(exact), INV_TIMESTAMP_ISO_LEN);
+    int64_t a = 1, b = 2, c = 3;
+    bool ok_a = timestamp_parse_iso(exact, strlen(exact), &a);
+    bool ok_b = timestamp_parse_iso(zone, strlen(zone), &b);
+    bool ok_c = timestamp_parse_iso(nine, strlen(nine), &c);
+    if (ok_a != ok_b || ok_a != ok_c) fail_msg("%s: forms disagree", exact);
+    if (ok_a && (a != b || a != c))
+        fail_msg("%s: %lld %lld %lld", exact, (long long)a, (long long)b, (long long)c);
+    if (!ok_a) assert_int_equal(a, 1); /* untouched */
+    *out = a;
+    return ok_a;
+}
+
+/* Every day of the years around each boundary of the calendar (year 0, the
+ * centuries 1900, 2000, 2100, 2400, the epoch, 9999) and the end of February
+ * of every year: the exact form (the fast path) equals the general path and
+ * the plain reference, and consecutive days are 86400000 ms apart. */
+static void test_timestamp_exact_form_calendar(void **state) {
+    (void)state;
+    static const int ranges[][2] = {{0, 4},       {396, 404},   {1596, 1604}, {1896, 1904},
+                                    {1966, 2110}, {2396, 2404}, {9996, 9999}};
+    for (size_t r = 0; r < sizeof(ranges) / sizeof(ranges[0]); r++) {
+        int64_t prev_day = 0;
+        bool first = true;
+        for (int y = ranges[r][0]; y <= ranges[r][1]; y++) {
+            for (int mo = 1; mo <= 12; mo++) {
+                for (int d = 1; d <= 31; d++) {
+                    int i = y * 372 + mo * 31 + d; /* spreads the times over the day */
+                    int h = i % 24, mi = (i * 7) % 60, s = (i * 13) % 60, ms = (i * 37) % 1000;
+                    int64_t got;
+                    bool valid = d <= ref_month_days(y, mo);
+                    if (parse_three_forms(y, mo, d, h, mi, s, ms, &got) != valid) {
+                        fail_msg("%04d-%02d-%02d: valid %d", y, mo, d, valid);
+                    }
+                    if (!valid) continue;
+                    assert_int_equal(got, ref_ms(y, mo, d, h, mi, s, ms));
+                    int64_t day = got - ((int64_t)h * 3600000 + mi * 60000 + s * 1000 + ms);
+                    if (!first) assert_int_equal(day - prev_day, 86400000);
+                    prev_day = day;
+                    first = false;
+                }
+            }
+        }
+    }
+    for (int y = 0; y <= 9999; y++) {
+        int64_t got;
+        assert_true(parse_three_forms(y, 2, 28, 23, 59, 59, 999, &got));
+        assert_int_equal(got, ref_ms(y, 2, 28, 23, 59, 59, 999));
+        assert_int_equal(parse_three_forms(y, 2, 29, 0, 0, 0, 0, &got), ref_leap(y));
+        assert_false(parse_three_forms(y, 2, 30, 0, 0, 0, 0, &got));
+        assert_true(parse_three_forms(y, 3, 1, 0, 0, 0, 0, &got));
+        assert_int_equal(got, ref_ms(y, 3, 1, 0, 0, 0, 0));
+        assert_true(parse_three_forms(y, 12, 31, 12, 0, 0, 1, &got));
+        assert_int_equal(got, ref_ms(y, 12, 31, 12, 0, 0, 1));
+    }
+    /* each field one past its range, and at its edges */
+    int64_t got;
+    assert_false(parse_three_forms(2024, 0, 10, 0, 0, 0, 0, &got));
+    assert_false(parse_three_forms(2024, 13, 10, 0, 0, 0, 0, &got));
+    assert_false(parse_three_forms(2024, 1, 0, 0, 0, 0, 0, &got));
+    assert_false(parse_three_forms(2024, 1, 32, 0, 0, 0, 0, &got));
+    assert_false(parse_three_forms(2024, 4, 31, 0, 0, 0, 0, &got));
+    assert_false(parse_three_forms(2024, 1, 1, 24, 0, 0, 0, &got));
+    assert_false(parse_three_forms(2024, 1, 1, 0, 60, 0, 0, &got));
+    assert_false(parse_three_forms(2024, 1, 1, 0, 0, 60, 0, &got));
+    assert_false(parse_three_forms(2024, 99, 99, 99, 99, 99, 999, &got));
+    assert_true(parse_three_forms(1970, 1, 1, 0, 0, 0, 0, &got));
+    assert_int_equal(got, 0);
+    assert_true(parse_three_forms(9999, 12, 31, 23, 59, 59, 999, &got));
+    assert_int_equal(got, INV_TIMESTAMP_MS_MAX);
+    assert_true(parse_three_forms(0, 1, 1, 0, 0, 0, 0, &got));
+    assert_int_equal(got, -62167219200000LL);
+}
+
+/* Every byte of a few exact-form timestamps replaced by every byte value:
+ * accepted exactly when the reference accepts, with its value. */
+static void test_timestamp_exact_form_every_byte(void **state) {
+    (void)state;
+    static const char *const bases[] = {"2024-02-29T23:59:59.999Z", "1970-01-01T00:00:00.000Z",
+                                        "9999-12-31T23:59:59.999Z", "2023-11-30T09:19:29.090Z",
+                                        "0000-02-29T10:10:10.101Z"};
+    for (size_t b = 0; b < sizeof(bases) / sizeof(bases[0]); b++) {
+        for (int i = 0; i < INV_TIMESTAMP_ISO_LEN; i++) {
+            for (int c = 0; c < 256; c++) {
+                char *s = malloc(INV_TIMESTAMP_ISO_LEN); /* exactly sized, no NUL */
+                assert_non_null(s);
+                memcpy(s, bases[b], INV_TIMESTAMP_ISO_LEN);
+                s[i] = (char)c;
+                int64_t got = 7, want = 7;
+                bool ok = timestamp_parse_iso(s, INV_TIMESTAMP_ISO_LEN, &got);
+                bool want_ok = ref_iso24(s, &want);
+                if (ok != want_ok || got != want) {
+                    fail_msg("%s byte %d = 0x%02x: got %d %lld, want %d %lld", bases[b], i, c, ok,
+                             (long long)got, want_ok, (long long)want);
+                }
+                free(s);
+            }
+        }
+    }
+}
+
+/* sku and locationId are checked for [A-Za-z0-9._-] while they are scanned
+ * (in 16-byte blocks, and a tail loaded as the 16 bytes ending at the end of
+ * the message): every length around the block sizes and the limit, a bad
+ * byte at the first, a middle and the last position, in the canonical
+ * position and as the last member, give event_validate's reasons. */
+static void test_id_chars_checked_while_scanned(void **state) {
+    (void)state;
+    static const size_t lens[] = {1, 2, 15, 16, 17, 31, 32, 33, 63, 64, 65, 80};
+    static const char bad[] = {':', ' ', '/', '@', '[', '`', '{', '~', '\x7f', ',', '+', '^'};
+    for (int loc = 0; loc <= 1; loc++) {
+        const char *name = loc ? "locationId" : "sku";
+        inv_reason too_long = loc ? INV_R_LOCATION_TOO_LONG : INV_R_SKU_TOO_LONG;
+        inv_reason bad_char = loc ? INV_R_LOCATION_BAD_CHAR : INV_R_SKU_BAD_CHAR;
+        for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+            size_t len = lens[l];
+            char v[128];
+            static const char good[] = "azAZ09._-mM5";
+            for (size_t i = 0; i < len; i++)
+                v[i + 1] = good[i % (sizeof(good) - 1)];
+            v[0] = '"';
+            v[len + 1] = '"';
+            v[len + 2] = '\0';
+            inv_reason want_ok = len <= 64 ? INV_OK : too_long;
+            assert_reason(event_with(name, v), want_ok);
+            size_t at[] = {0, len / 2, len - 1};
+            for (size_t a = 0; a < 3; a++) {
+                for (size_t c = 0; c < sizeof(bad); c++) {
+                    char saved = v[at[a] + 1];
+                    v[at[a] + 1] = bad[c];
+                    inv_reason want = len <= 64 ? bad_char : too_long;
+                    assert_reason(event_with(name, v), want);
+                    /* as the last member: its tail is the end of the message */
+                    char json[512];
+                    snprintf(json, sizeof(json),
+                             "{\"eventId\":\"e\",\"eventType\":\"SALE\",\"%s\":\"x\",\"%s\":%s,"
+                             "\"quantityDelta\":1,\"timestamp\":0,\"%s\":%s}",
+                             loc ? "sku" : "locationId", "correlationId", "\"c\"", name, v);
+                    assert_reason(json, want);
+                    v[at[a] + 1] = saved;
+                }
+            }
+        }
+        /* escapes are decoded first, then checked; non-ASCII is never allowed */
+        char json[256];
+        static const struct {
+            const char *v;
+            bool ok;
+        } esc[] = {{"\"ab\\u002dcd\"", true},  {"\"ab\\u003acd\"", false}, {"\"\\u00e9\"", false},
+                   {"\"caf\xc3\xa9\"", false}, {"\"a\\/b\"", false},       {"\"\\u0041\"", true}};
+        for (size_t e = 0; e < sizeof(esc) / sizeof(esc[0]); e++) {
+            assert_reason(event_with(name, esc[e].v), esc[e].ok ? INV_OK : bad_char);
+            snprintf(json, sizeof(json), "{\"%s\":%s,\"timestamp\":0,\"quantityDelta\":1}", name,
+                     esc[e].v);
+            assert_reason(json, INV_R_EVENT_ID_MISSING);
+        }
+    }
+}
+
+/* The message key is compared with sku ':' locationId for every length of
+ * the parts up to the limit, a difference at every byte found. */
+static void test_key_compared_every_length(void **state) {
+    (void)state;
+    static const size_t lens[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 24, 25, 63, 64};
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        for (size_t j = 0; j < sizeof(lens) / sizeof(lens[0]); j += 3) {
+            size_t ls = lens[i], ll = lens[j];
+            char sku[80], loc[80], json[512];
+            for (size_t k = 0; k < ls; k++)
+                sku[k] = (char)('A' + (k * 7 + ls) % 26);
+            for (size_t k = 0; k < ll; k++)
+                loc[k] = (char)('a' + (k * 5 + ll) % 26);
+            snprintf(json, sizeof(json),
+                     "{\"eventId\":\"e\",\"eventType\":\"SALE\",\"sku\":\"%.*s\","
+                     "\"locationId\":\"%.*s\",\"quantityDelta\":1,\"timestamp\":0}",
+                     (int)ls, sku, (int)ll, loc);
+            size_t kl = ls + 1 + ll;
+            char *key = malloc(kl + 1); /* exactly sized, plus one for the longer key */
+            assert_non_null(key);
+            memcpy(key, sku, ls);
+            key[ls] = ':';
+            memcpy(key + ls + 1, loc, ll);
+            inv_event ev;
+            assert_int_equal(decode_key_len(json, strlen(json), key, kl, &ev), INV_OK);
+            for (size_t k = 0; k < kl; k++) {
+                char saved = key[k];
+                key[k] = k == ls ? '-' : (char)(saved ^ 0x20); /* case flipped, or no ':' */
+                assert_int_equal(decode_key_len(json, strlen(json), key, kl, &ev),
+                                 INV_R_KEY_MISMATCH);
+                key[k] = saved;
+            }
+            assert_int_equal(decode_key_len(json, strlen(json), key, kl - 1, &ev),
+                             INV_R_KEY_MISMATCH);
+            key[kl] = 'x';
+            assert_int_equal(decode_key_len(json, strlen(json), key, kl + 1, &ev),
+                             INV_R_KEY_MISMATCH);
+            free(key);
+        }
+    }
+}
+
 /* --- the scanner primitives ----------------------------------------------------------------- */
 
 static void test_scan_string_output_too_small(void **state) {
@@ -892,6 +1407,13 @@ int main(void) {
         cmocka_unit_test(test_timestamps_iso),
         cmocka_unit_test(test_timestamps_epoch_ms),
         cmocka_unit_test(test_scan_string_output_too_small),
+        cmocka_unit_test(test_canonical_walk_hands_over),
+        cmocka_unit_test(test_small_int_matches_number_scan),
+        cmocka_unit_test(test_quantity_fast_and_general_paths),
+        cmocka_unit_test(test_timestamp_exact_form_calendar),
+        cmocka_unit_test(test_timestamp_exact_form_every_byte),
+        cmocka_unit_test(test_id_chars_checked_while_scanned),
+        cmocka_unit_test(test_key_compared_every_length),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_buf);
