@@ -180,9 +180,12 @@ static inline void reject(inv_partition *p, inv_result *res, inv_outcome o, inv_
     STAT_ADD(p->stats.rejected_by_reason[why], 1);
 }
 
-/* Owning worker. Pass 3 for one event: every state change happens here. */
-__attribute__((always_inline)) static inline void apply_one(inv_partition *p, const inv_event *ev, const inv_key *k, uint64_t fp,
-                             inv_ref hint, inv_result *res) {
+/* Owning worker. Pass 3 for one event: every state change happens here.
+ * Forced inline (as is pipe_hash) into the pipeline's one loop. */
+__attribute__((always_inline)) static inline void apply_one(inv_partition *p,
+                                                            const inv_event *ev, const inv_key *k,
+                                                            uint64_t fp, inv_ref hint,
+                                                            inv_result *res) {
     if (p->halted) {
         reject(p, res, INV_OUT_FAILED, p->halt_reason);
         return;
@@ -247,8 +250,10 @@ typedef struct pipe_slot {
 
 /* Pass 1: hash the key and eventId from the event bytes; prefetch the index
  * slot and the dedup slot. */
-__attribute__((always_inline)) static inline void pipe_hash(pipe_slot *ps, inv_partition *const *parts, int32_t parts_count,
-                             const inv_event *ev) {
+__attribute__((always_inline)) static inline void pipe_hash(pipe_slot *ps,
+                                                            inv_partition *const *parts,
+                                                            int32_t parts_count,
+                                                            const inv_event *ev) {
     inv_debug_assert(event_validate(ev) == INV_OK);
     ps->p = part_of(parts, parts_count, ev);
     if (ev->key != NULL) /* validated equal to sku:loc: hash the input bytes, no copy */
