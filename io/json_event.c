@@ -277,24 +277,14 @@ EV_INLINE unsigned ev_id_bad_mask(__m128i v) {
  * relies on the bytes before the returned position. */
 EV_INLINE const unsigned char *ev_id_span(const unsigned char *p, const unsigned char *end,
                                           const unsigned char *base) {
-    inv_debug_assert(base <= p && p <= end);
 #if defined(__SSE2__)
-    while (end - p >= 16) {
-        unsigned bad = ev_id_bad_mask(_mm_loadu_si128((const __m128i *)(const void *)p));
-        if (bad != 0) return p + __builtin_ctz(bad);
-        p += 16;
-    }
-    if (p < end && end - base >= 16) {
-        const unsigned char *t = end - 16;
-        unsigned bad = ev_id_bad_mask(_mm_loadu_si128((const __m128i *)(const void *)t));
-        bad >>= (unsigned)(p - t);
-        return bad != 0 ? p + __builtin_ctz(bad) : end;
-    }
+    return json_span16(p, end, base, ev_id_bad_mask);
 #else
+    inv_debug_assert(base <= p && p <= end);
     (void)end;
     (void)base;
-#endif
     return p;
+#endif
 }
 
 /* File-local. Reads the string value of sku or locationId (s->p just past

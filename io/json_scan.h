@@ -146,10 +146,6 @@ static inline inv_reason json_expect(json_scan *s, unsigned char c) {
     return INV_OK;
 }
 
-/* File-local to the decoders. Returns the first byte in [p, end) that is not
- * plain string content ('"', '\\', a control or a byte >= 0x80), or end.
- * base is the first byte of the message: a tail shorter than 16 bytes is
- * loaded as the 16 bytes ending at end when those lie inside the message. */
 #if defined(__SSE2__)
 /* File-local to the decoders. Bit i set when byte i of v is not plain string
  * content: '"', '\\', a control or a byte >= 0x80 (below ' ' as a signed
@@ -160,34 +156,48 @@ __attribute__((always_inline)) static inline unsigned json_str_special_mask(__m1
         _mm_cmplt_epi8(v, _mm_set1_epi8(' ')));
     return (unsigned)_mm_movemask_epi8(m);
 }
-#endif
 
-/* File-local to the decoders. Returns the first byte in [p, end) that is not
- * plain string content ('"', '\\', a control or a byte >= 0x80), or end.
- * base is the first byte of the message: a tail shorter than 16 bytes is
- * loaded as the 16 bytes ending at end when those lie inside the message.
- * The first 16 bytes are tested before the loop: most strings of an event
- * end there. */
+/* File-local to the decoders: the 16-bytes-at-a-time part of a span.
+ * Returns the first byte in [p, end) whose bit stop_mask sets, or end; or p
+ * itself when p < end and no 16-byte load fits inside [base, end), for the
+ * caller to finish. Never reads outside [base, end): a tail shorter than 16
+ * bytes is loaded as the 16 bytes ending at end. The first 16 bytes are
+ * tested before the loop: most strings of an event end there. stop_mask is
+ * a constant at every call and inlines. */
 __attribute__((always_inline)) static inline const unsigned char *
-json_str_span(const unsigned char *p, const unsigned char *end, const unsigned char *base) {
+json_span16(const unsigned char *p, const unsigned char *end, const unsigned char *base,
+            unsigned (*stop_mask)(__m128i)) {
     inv_debug_assert(base <= p && p <= end);
-#if defined(__SSE2__)
     if (end - p >= 16) {
-        unsigned mask = json_str_special_mask(_mm_loadu_si128((const __m128i *)(const void *)p));
+        unsigned mask = stop_mask(_mm_loadu_si128((const __m128i *)(const void *)p));
         if (mask != 0) return p + __builtin_ctz(mask);
         p += 16;
         while (end - p >= 16) {
-            mask = json_str_special_mask(_mm_loadu_si128((const __m128i *)(const void *)p));
+            mask = stop_mask(_mm_loadu_si128((const __m128i *)(const void *)p));
             if (mask != 0) return p + __builtin_ctz(mask);
             p += 16;
         }
     }
     if (p < end && end - base >= 16) {
         const unsigned char *t = end - 16;
-        unsigned mask = json_str_special_mask(_mm_loadu_si128((const __m128i *)(const void *)t));
+        unsigned mask = stop_mask(_mm_loadu_si128((const __m128i *)(const void *)t));
         mask >>= (unsigned)(p - t);
         return mask != 0 ? p + __builtin_ctz(mask) : end;
     }
+    return p;
+}
+#endif
+
+/* File-local to the decoders. Returns the first byte in [p, end) that is not
+ * plain string content ('"', '\\', a control or a byte >= 0x80), or end.
+ * base is the first byte of the message: a tail shorter than 16 bytes is
+ * loaded as the 16 bytes ending at end when those lie inside the message
+ * (json_span16); otherwise, or without SSE2, byte by byte. */
+__attribute__((always_inline)) static inline const unsigned char *
+json_str_span(const unsigned char *p, const unsigned char *end, const unsigned char *base) {
+    inv_debug_assert(base <= p && p <= end);
+#if defined(__SSE2__)
+    p = json_span16(p, end, base, json_str_special_mask); /* a stop byte or end ends the loop */
 #else
     (void)base;
 #endif
