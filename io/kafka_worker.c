@@ -10,6 +10,15 @@
  * order. Epoch sequence numbers never restart, so a delivery report of a
  * partition's earlier ownership cannot touch the current one.
  *
+ * Records of p still in the producer when p is lost or revoked without its
+ * acks are not forgotten: ps->inflight counts p's unacknowledged records of
+ * every ownership, and a later ASSIGN of p waits for it to reach zero before
+ * it reads the changelog and scans the DLQ. Otherwise a late DLQ record of the
+ * earlier ownership would land after the scan, miss it, and be written a
+ * second time by the replay (and a late stock level would be read back by
+ * nobody). A new owner in another process cannot wait for them: see the
+ * "zombie" note in io/README.md.
+ *
  * A failed delivery (after librdkafka's own retries; message.timeout.ms is 0,
  * so only a permanent error fails) or a FAILED apply "breaks" the partition:
  * it is paused, nothing of it is produced or stored any more, and the next
@@ -60,6 +69,7 @@ typedef struct kw_part {
     int64_t *dlq_done;     /* sorted source offsets >= resume_offset already in the DLQ */
     size_t dlq_done_count;
     uint64_t seq_next; /* first epoch number of the next ownership: tags never repeat */
+    uint32_t inflight; /* records produced for p, any ownership, not yet reported */
     int fenced;        /* atomic, set by the control thread: given up, produce nothing more */
 } kw_part;
 
@@ -191,6 +201,8 @@ static void kw_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) 
     uint64_t seq = tag & TAG_SEQ_MASK;
     inv_assert(p >= 0 && p < w->prm.partitions);
     kw_part *ps = &w->parts[p];
+    inv_assert(ps->inflight > 0);
+    ps->inflight--;
     if (!ps->active || seq < ps->ep_seq_head || seq >= ps->ep_seq_head + ps->ep_count)
         return; /* from an earlier ownership of p */
     kw_epoch *e = epoch_at(ps, (uint32_t)(seq - ps->ep_seq_head));
@@ -241,6 +253,7 @@ static int produce_batch(inv_kworker *w, kw_part *ps, int32_t p, size_t n) {
     int ok = rd_kafka_produce_batch(w->rkt_stock, p, RD_KAFKA_MSG_F_COPY, w->batch, (int)n);
     inv_assert(ok >= 0 && (size_t)ok <= n);
     epoch_open(ps)->outstanding += (uint32_t)ok;
+    ps->inflight += (uint32_t)ok;
     STAT_ADD(w->stats.stock_records, (uint64_t)ok);
     if ((size_t)ok == n) return 0;
     int rc = 0;
@@ -343,6 +356,7 @@ static int dlq_send(inv_kworker *w, kw_part *ps, const rd_kafka_message_t *m, in
             RD_KAFKA_V_OPAQUE((void *)(uintptr_t)tag), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) { /* h is the producer's now */
             epoch_open(ps)->outstanding++;
+            ps->inflight++;
             STAT_ADD(w->stats.dlq_records, 1);
             return 0;
         }
@@ -526,6 +540,34 @@ static int dlq_scan(inv_kworker *w, int32_t p, kw_part *ps) {
     return 0;
 }
 
+/* Worker thread. Waits until every record of p produced by an earlier
+ * ownership is acknowledged or failed (see the file comment), serving the
+ * producer's delivery reports meanwhile. Returns 0, or -EIO when none has
+ * been reported for INV_RESTORE_IDLE_TIMEOUT_MS (the broker is unreachable:
+ * the restore could not read anything either). */
+static int await_earlier_records(inv_kworker *w, int32_t p, const kw_part *ps) {
+    if (ps->inflight == 0) return 0;
+    uint32_t before = ps->inflight;
+    log_info("partition %d: waiting for %u records of its previous ownership to be "
+             "acknowledged before restoring it", p, before);
+    int64_t t0 = inv_now_ns(), progress = t0;
+    for (uint32_t last = ps->inflight; ps->inflight > 0;) {
+        rd_kafka_flush(w->producer, 10); /* sends at once, whatever linger.ms says */
+        int64_t now = inv_now_ns();
+        if (ps->inflight != last) {
+            last = ps->inflight;
+            progress = now;
+        } else if (now - progress > (int64_t)INV_RESTORE_IDLE_TIMEOUT_MS * 1000000) {
+            log_error("partition %d: %u records of its previous ownership not acknowledged "
+                      "within %d ms", p, ps->inflight, INV_RESTORE_IDLE_TIMEOUT_MS);
+            return -EIO;
+        }
+    }
+    log_info("partition %d: %u earlier records acknowledged in %.1f ms", p, before,
+             (double)(inv_now_ns() - t0) / 1e6);
+    return 0;
+}
+
 /* Worker thread. ASSIGN: open p, restore it, get ready to consume. Returns 0
  * or -EIO (the service stops: serving p without its state would be wrong). */
 static int cmd_assign(inv_kworker *w, const kw_cmd *c) {
@@ -534,6 +576,7 @@ static int cmd_assign(inv_kworker *w, const kw_cmd *c) {
     inv_assert(!ps->active);
     char err[256];
     int64_t t0 = inv_now_ns();
+    if (await_earlier_records(w, p, ps) != 0) return -EIO;
     engine_partition_close(w->prm.engine, p); /* a leftover of a failed restore, if any */
     int rc = engine_partition_open(w->prm.engine, p, err, sizeof(err));
     if (rc != 0) {
@@ -554,7 +597,8 @@ static int cmd_assign(inv_kworker *w, const kw_cmd *c) {
     restore_ctx rctx = {.part = part, .p = p};
     rc = read_range(w, w->topic_stock_levels, p, lo, hi, restore_one, &rctx);
     if (rc == 0) {
-        *ps = (kw_part){.resume_offset = c->resume_offset, .seq_next = ps->seq_next};
+        *ps = (kw_part){.resume_offset = c->resume_offset, .seq_next = ps->seq_next,
+                        .inflight = ps->inflight};
         rc = dlq_scan(w, p, ps);
     }
     if (rc != 0) return -EIO;
@@ -593,13 +637,14 @@ static void cmd_revoke(inv_kworker *w, const kw_cmd *c) {
                          p, INV_REVOKE_TIMEOUT_MS);
                 break;
             }
-            rd_kafka_poll(w->producer, 10);
+            rd_kafka_flush(w->producer, 10); /* polls too; sends at once, whatever linger.ms says */
         }
     }
     engine_partition_close(w->prm.engine, p);
     if (ps->broken) STAT_ADD(w->stats.partitions_broken, (uint32_t)-1);
     free(ps->dlq_done);
-    *ps = (kw_part){.active = false, .seq_next = ps->ep_seq_head + ps->ep_count};
+    *ps = (kw_part){.active = false, .seq_next = ps->ep_seq_head + ps->ep_count,
+                    .inflight = ps->inflight};
     __atomic_store_n(&ps->fenced, 0, __ATOMIC_RELEASE); /* the next ownership starts clean */
     STAT_ADD(w->stats.partitions_active, (uint32_t)-1);
     log_info("partition %d: %s", p, c->kind == KW_CMD_LOST ? "lost" : "revoked");
