@@ -298,7 +298,14 @@ static int mock_cluster_start(const mock_options *o, rd_kafka_t **rk_out,
      * "No bootstrap.servers configured", true and irrelevant here). */
     if (rd_kafka_conf_set(conf, "client.id", MOCK_PROG, errstr, errstr_size) != RD_KAFKA_CONF_OK)
         goto fail;
-    if (rd_kafka_conf_set(conf, "log_level", "4", errstr, errstr_size) != RD_KAFKA_CONF_OK)
+    /* INVSYNC_MOCK_DEBUG=mock,protocol (say) turns librdkafka's debug contexts on, for
+     * diagnosing what the mock brokers did in a failed test. */
+    const char *debug = getenv("INVSYNC_MOCK_DEBUG");
+    if (rd_kafka_conf_set(conf, "log_level", debug != NULL ? "7" : "4", errstr, errstr_size) !=
+        RD_KAFKA_CONF_OK)
+        goto fail;
+    if (debug != NULL && rd_kafka_conf_set(conf, "debug", debug, errstr, errstr_size) !=
+                             RD_KAFKA_CONF_OK)
         goto fail;
     step = "rd_kafka_new";
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
