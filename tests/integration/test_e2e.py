@@ -787,7 +787,9 @@ def case_broker_outage(c):
         log(c.name, "produced chunk %d/3 (%d messages)" % (i + 1, len(chunk)))
         if i == len(chunks) - 1:
             break
-        time.sleep(c.rng.uniform(0.05, 0.3))
+        # Before outage 1, time for invsyncd to fetch and apply chunk 1 (its records then wait
+        # in linger); before outage 2, a moment when flushes and acks may be under way.
+        time.sleep(c.rng.uniform(1.0, 1.5) if i == 0 else c.rng.uniform(0.05, 0.3))
         os.kill(c.broker.mock_pid, signal.SIGUSR1)
         session_s = c.args.session_timeout_ms / 1000.0
         down = session_s + c.rng.uniform(0.5, 1.5) if i == 0 else c.rng.uniform(1.0, 0.6 * session_s)
@@ -803,9 +805,13 @@ def case_broker_outage(c):
     final_check(c.name, exp, c.broker, variants_of(msgs), [svc])
     with open(svc.log_path, "rb") as f:
         text = f.read()
-    log(c.name, "%d partition losses, %d restores that waited for earlier records" % (
-        len(re.findall(rb"partition \d+: lost", text)),
-        len(re.findall(rb"earlier records acknowledged", text))))
+    losses = len(re.findall(rb"partition \d+: lost", text))
+    waits = len(re.findall(rb"earlier records acknowledged", text))
+    log(c.name, "%d partition losses, %d restores that waited for earlier records" % (losses, waits))
+    if losses == 0 or waits == 0:
+        raise CaseFailed("the scenario did not happen (%d losses, %d restores that waited): the "
+                         "session outlived outage 1, or chunk 1 was not applied before it" %
+                         (losses, waits))
 
 
 def case_topic_mismatch(c):
