@@ -226,20 +226,25 @@ EV_INLINE bool ev_name_guessed(json_scan *s, ev_field guess) {
 #endif
 }
 
+/* File-local. The fast path of a string value (s->p just past its opening
+ * quote): when q, the end of a span of plain bytes from s->p, is the closing
+ * quote, the string is those bytes; it is taken in place (no copy) and true
+ * is returned. Otherwise false, with nothing consumed. */
+EV_INLINE bool ev_take_plain_string(json_scan *s, const unsigned char *q, json_str *str) {
+    if (!__builtin_expect(q < s->end && *q == '"', 1)) return false;
+    str->ptr = (const char *)s->p;
+    str->len = (size_t)(q - s->p);
+    s->p = q + 1;
+    inv_debug_assert(str->len <= UINT16_MAX);
+    return true;
+}
+
 /* File-local. Reads a string value (s->p just past its opening quote); when
  * it has escapes its decoded bytes take scratch space. The plain case (no
  * escape, no control, no byte >= 0x80) is settled here without touching
  * scratch; every other string goes through json_scan_string. */
 EV_INLINE inv_reason ev_read_string(ev_decoder *d, json_scan *s, json_str *str) {
-    const unsigned char *start = s->p;
-    const unsigned char *q = json_str_span(start, s->end, d->base);
-    if (__builtin_expect(q < s->end && *q == '"', 1)) {
-        str->ptr = (const char *)start;
-        str->len = (size_t)(q - start);
-        s->p = q + 1;
-        inv_debug_assert(str->len <= UINT16_MAX);
-        return INV_OK;
-    }
+    if (ev_take_plain_string(s, json_str_span(s->p, s->end, d->base), str)) return INV_OK;
     char *out = d->scratch + d->scratch_used;
     inv_reason r = json_scan_string(s, d->base, out, d->scratch_cap - d->scratch_used, str);
     if (r != INV_OK) return r;
@@ -294,12 +299,7 @@ EV_INLINE const unsigned char *ev_id_span(const unsigned char *p, const unsigned
  * read by ev_read_string and checked by event_validate. */
 EV_INLINE inv_reason ev_read_id_string(ev_decoder *d, json_scan *s, ev_field f, json_str *str) {
     inv_debug_assert(f == F_SKU || f == F_LOCATION_ID);
-    const unsigned char *start = s->p;
-    const unsigned char *q = ev_id_span(start, s->end, d->base);
-    if (__builtin_expect(q < s->end && *q == '"', 1)) {
-        str->ptr = (const char *)start;
-        str->len = (size_t)(q - start);
-        s->p = q + 1;
+    if (ev_take_plain_string(s, ev_id_span(s->p, s->end, d->base), str)) {
         d->id_chars_ok |= 1u << f;
         return INV_OK;
     }
