@@ -211,12 +211,12 @@ int engine_lookup(inv_engine *e, const char *sku, size_t sku_len, const char *lo
     if (sku_len < 1 || sku_len > INV_SKU_LEN_MAX || !event_id_chars_ok(sku, sku_len)) return -EINVAL;
     if (loc_len < 1 || loc_len > INV_LOCATION_LEN_MAX || !event_id_chars_ok(loc, loc_len))
         return -EINVAL;
-    inv_key k;
-    table_key_init(&k, sku, sku_len, loc, loc_len);
-    int32_t p = partitioner_partition(table_key_bytes(&k), k.len, e->cfg.partitions);
+    inv_key_buf kb;
+    const inv_key *k = table_key_init(&kb, sku, sku_len, loc, loc_len);
+    int32_t p = partitioner_partition(table_key_bytes(k), k->len, e->cfg.partitions);
     inv_rcu_read_lock();
     inv_partition *part = inv_rcu_deref(&e->parts[p]);
-    int rc = part != NULL ? table_lookup(partition_table(part), &k, out) : -ENOENT;
+    int rc = part != NULL ? table_lookup(partition_table(part), k, out) : -ENOENT;
     inv_rcu_read_unlock();
     return rc;
 }
@@ -226,14 +226,15 @@ long engine_sku_foreach(inv_engine *e, const char *sku, size_t sku_len, table_lo
                         void *ctx) {
     inv_assert(e != NULL && fn != NULL);
     if (sku_len < 1 || sku_len > INV_SKU_LEN_MAX || !event_id_chars_ok(sku, sku_len)) return -EINVAL;
-    inv_key k;
-    table_key_init(&k, sku, sku_len, "-", 1); /* the location is not used by the SKU index */
+    inv_key_buf kb;
+    /* the location is not used by the SKU index */
+    const inv_key *k = table_key_init(&kb, sku, sku_len, "-", 1);
     long total = 0;
     inv_rcu_read_lock();
     for (int32_t p = 0; p < e->cfg.partitions; p++) {
         inv_partition *part = inv_rcu_deref(&e->parts[p]);
         if (part == NULL) continue;
-        long n = table_sku_foreach(partition_table(part), &k, fn, ctx);
+        long n = table_sku_foreach(partition_table(part), k, fn, ctx);
         if (n < 0) {
             total = n;
             break;

@@ -256,17 +256,20 @@ static uint32_t log2_for_keys(uint64_t keys) {
 /* --- public ---------------------------------------------------------------- */
 
 /* Any thread. See table.h. */
-void table_key_init(inv_key *k, const char *sku, size_t sku_len, const char *loc, size_t loc_len) {
+const inv_key *table_key_init(inv_key_buf *kb, const char *sku, size_t sku_len, const char *loc,
+                              size_t loc_len) {
     inv_assert(sku_len >= 1 && sku_len <= INV_SKU_LEN_MAX);
     inv_assert(loc_len >= 1 && loc_len <= INV_LOCATION_LEN_MAX);
-    memcpy(k->buf, sku, sku_len);
-    k->buf[sku_len] = ':';
-    memcpy(k->buf + sku_len + 1, loc, loc_len);
-    k->ext = NULL;
+    memcpy(kb->buf, sku, sku_len);
+    kb->buf[sku_len] = ':';
+    memcpy(kb->buf + sku_len + 1, loc, loc_len);
+    inv_key *k = &kb->key;
+    k->bytes = kb->buf;
     k->len = (uint16_t)(sku_len + 1 + loc_len);
     k->lens = (uint16_t)(sku_len | loc_len << 8);
     k->sku_len = (uint8_t)sku_len;
-    k->hash = XXH3_64bits(k->buf, k->len);
+    k->hash = XXH3_64bits(kb->buf, k->len);
+    return k;
 }
 
 /* Any thread. See table.h. */
@@ -275,7 +278,7 @@ void table_key_init_joined(inv_key *k, const char *bytes, size_t len, size_t sku
     const size_t loc_len = len - sku_len - 1;
     inv_assert(sku_len - 1 < INV_SKU_LEN_MAX && loc_len - 1 < INV_LOCATION_LEN_MAX);
     inv_debug_assert(bytes[sku_len] == ':');
-    k->ext = bytes;
+    k->bytes = bytes;
     k->len = (uint16_t)len;
     k->lens = (uint16_t)(sku_len | loc_len << 8);
     k->sku_len = (uint8_t)sku_len;

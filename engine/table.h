@@ -35,20 +35,29 @@ typedef struct inv_table inv_table;
 typedef uint32_t inv_ref;
 
 /* A key: the bytes "sku:loc" (as in the Kafka message key) and their hash.
- * On the hot path the bytes are the event's own (table_key_init_joined, no
- * copy); other callers assemble them into buf (table_key_init). */
+ * The bytes belong to the caller: on the hot path they are the event's own
+ * (table_key_init_joined, no copy); other callers assemble them into an
+ * inv_key_buf (table_key_init). 24 bytes, so the apply pipeline keeps a
+ * batch's keys in a few cache lines. */
 typedef struct inv_key {
-    uint64_t hash;   /* XXH3-64 of the key bytes */
-    const char *ext; /* the caller's key bytes, or NULL when they are in buf */
-    uint16_t len;    /* sku_len + 1 + loc_len */
-    uint16_t lens;   /* sku_len | loc_len << 8, as a record stores them (one compare) */
+    uint64_t hash;      /* XXH3-64 of the key bytes */
+    const char *bytes;  /* "sku:loc", len bytes, not NUL-terminated */
+    uint16_t len;       /* sku_len + 1 + loc_len */
+    uint16_t lens;      /* sku_len | loc_len << 8, as a record stores them (one compare) */
     uint8_t sku_len;
-    char buf[INV_KEY_LEN_MAX];
 } inv_key;
+
+/* A key with room for its bytes, for callers that have the SKU and location
+ * apart. key.bytes points into buf: initialize it in place with
+ * table_key_init and do not copy it. */
+typedef struct inv_key_buf {
+    inv_key key;
+    char buf[INV_KEY_LEN_MAX];
+} inv_key_buf;
 
 /* Any thread. The key bytes "sku:loc" of k (len bytes). */
 static inline const char *table_key_bytes(const inv_key *k) {
-    return k->ext != NULL ? k->ext : k->buf;
+    return k->bytes;
 }
 
 typedef struct inv_table_config {
@@ -66,9 +75,10 @@ typedef struct inv_table_stats {
     uint64_t grows;        /* index grows so far (both indexes) */
 } inv_table_stats;
 
-/* Any thread. Fills k for (sku, loc) by assembling "sku:loc" into k->buf and
- * hashing it. Lengths must be within inv_limits.h. */
-void table_key_init(inv_key *k, const char *sku, size_t sku_len, const char *loc, size_t loc_len);
+/* Any thread. Fills kb for (sku, loc) by assembling "sku:loc" into kb->buf
+ * and hashing it; returns &kb->key. Lengths must be within inv_limits.h. */
+const inv_key *table_key_init(inv_key_buf *kb, const char *sku, size_t sku_len, const char *loc,
+                              size_t loc_len);
 
 /* Any thread. Fills k from bytes = "sku:loc" (len bytes, the sku is the first
  * sku_len), which stay owned by the caller and must outlive k: one hash over

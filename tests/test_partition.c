@@ -99,10 +99,10 @@ static inv_event ev_mk(strpool *sp, const char *id, const char *sku, const char 
 
 /* Looks (sku, loc) up in p's table: 0 or -ENOENT. */
 static int part_lookup(const inv_partition *p, const char *sku, const char *loc, inv_agg *out) {
-    inv_key k;
+    inv_key_buf k;
     table_key_init(&k, sku, strlen(sku), loc, strlen(loc));
     inv_rcu_read_lock();
-    int rc = table_lookup(partition_table(p), &k, out);
+    int rc = table_lookup(partition_table(p), &k.key, out);
     inv_rcu_read_unlock();
     return rc;
 }
@@ -310,10 +310,10 @@ static void test_dedup_off(void **state) {
  * the test writes the aggregate through the table (partition_table returns a
  * const pointer to a table that is not itself const). */
 static void force_agg(inv_partition *p, const char *sku, const char *loc, const inv_agg *a) {
-    inv_key k;
+    inv_key_buf k;
     table_key_init(&k, sku, strlen(sku), loc, strlen(loc));
     inv_table *t = (inv_table *)partition_table(p);
-    inv_ref ref = table_find(t, &k);
+    inv_ref ref = table_find(t, &k.key);
     assert_int_not_equal(ref, 0);
     table_agg_set(t, ref, a);
 }

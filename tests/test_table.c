@@ -36,7 +36,7 @@
 
 /* --- helpers --------------------------------------------------------------- */
 
-static void key_of(inv_key *k, const char *sku, const char *loc) {
+static void key_of(inv_key_buf *k, const char *sku, const char *loc) {
     table_key_init(k, sku, strlen(sku), loc, strlen(loc));
 }
 
@@ -106,10 +106,10 @@ static long sku_locs(const inv_table *t, const char *sku, seen_locs *s) {
     size_t stop = s->stop_after;
     memset(s, 0, sizeof(*s));
     s->stop_after = stop;
-    inv_key k;
+    inv_key_buf k;
     key_of(&k, sku, "ignored-location");
     inv_rcu_read_lock();
-    long n = table_sku_foreach(t, &k, collect_loc, s);
+    long n = table_sku_foreach(t, &k.key, collect_loc, s);
     inv_rcu_read_unlock();
     return n;
 }
@@ -159,49 +159,49 @@ static void test_basic(void **state) {
     uint64_t used0 = st.arena_bytes_used;
     assert_int_equal(table_count(t), 0);
 
-    inv_key k1, k2, k3;
+    inv_key_buf k1, k2, k3;
     key_of(&k1, "SKU-1", "store-1");
     key_of(&k2, "SKU-1", "store-2");
     key_of(&k3, "SKU-2", "store-1");
     inv_agg a;
-    assert_int_equal(table_find(t, &k1), 0);
-    assert_int_equal(lookup(t, &k1, &a), -ENOENT);
+    assert_int_equal(table_find(t, &k1.key), 0);
+    assert_int_equal(lookup(t, &k1.key, &a), -ENOENT);
     seen_locs seen = {0};
     assert_int_equal(sku_locs(t, "SKU-1", &seen), 0);
 
     inv_ref r1 = 0, r2 = 0, r3 = 0;
-    assert_int_equal(table_insert(t, &k1, &r1), 0);
+    assert_int_equal(table_insert(t, &k1.key, &r1), 0);
     assert_int_not_equal(r1, 0);
-    assert_int_equal(table_find(t, &k1), r1);
-    assert_int_equal(table_find(t, &k2), 0);
+    assert_int_equal(table_find(t, &k1.key), r1);
+    assert_int_equal(table_find(t, &k2.key), 0);
     assert_int_equal(table_count(t), 1);
     table_agg_get(t, r1, &a);
     assert_agg_fresh(&a);
-    assert_int_equal(lookup(t, &k1, &a), 0);
+    assert_int_equal(lookup(t, &k1.key, &a), 0);
     assert_agg_fresh(&a);
-    assert_int_equal(lookup(t, &k2, &a), -ENOENT);
+    assert_int_equal(lookup(t, &k2.key, &a), -ENOENT);
 
     inv_agg want1 = agg_pattern(41);
     table_agg_set(t, r1, &want1);
     table_agg_get(t, r1, &a);
     assert_memory_equal(&a, &want1, sizeof(a));
-    assert_int_equal(lookup(t, &k1, &a), 0);
+    assert_int_equal(lookup(t, &k1.key, &a), 0);
     assert_memory_equal(&a, &want1, sizeof(a));
 
-    assert_int_equal(table_insert(t, &k2, &r2), 0);
-    assert_int_equal(table_insert(t, &k3, &r3), 0);
+    assert_int_equal(table_insert(t, &k2.key, &r2), 0);
+    assert_int_equal(table_insert(t, &k3.key, &r3), 0);
     assert_true(r2 != 0 && r3 != 0 && r1 != r2 && r2 != r3 && r1 != r3);
-    assert_int_equal(table_find(t, &k1), r1);
-    assert_int_equal(table_find(t, &k2), r2);
-    assert_int_equal(table_find(t, &k3), r3);
+    assert_int_equal(table_find(t, &k1.key), r1);
+    assert_int_equal(table_find(t, &k2.key), r2);
+    assert_int_equal(table_find(t, &k3.key), r3);
     inv_agg want3 = agg_pattern(3);
     table_agg_set(t, r3, &want3);
     /* Setting k3 changed neither k1 nor the fresh k2. */
-    assert_int_equal(lookup(t, &k1, &a), 0);
+    assert_int_equal(lookup(t, &k1.key, &a), 0);
     assert_memory_equal(&a, &want1, sizeof(a));
-    assert_int_equal(lookup(t, &k2, &a), 0);
+    assert_int_equal(lookup(t, &k2.key, &a), 0);
     assert_agg_fresh(&a);
-    assert_int_equal(lookup(t, &k3, &a), 0);
+    assert_int_equal(lookup(t, &k3.key, &a), 0);
     assert_memory_equal(&a, &want3, sizeof(a));
     /* Overwrite many times: the last one wins. */
     for (uint64_t i = 0; i < 1000; i++) {
@@ -209,7 +209,7 @@ static void test_basic(void **state) {
         table_agg_set(t, r2, &x);
     }
     inv_agg want2 = agg_pattern(999);
-    assert_int_equal(lookup(t, &k2, &a), 0);
+    assert_int_equal(lookup(t, &k2.key, &a), 0);
     assert_memory_equal(&a, &want2, sizeof(a));
 
     assert_int_equal(table_count(t), 3);
@@ -243,32 +243,32 @@ static void test_split_keys(void **state) {
     const size_t n = sizeof(pairs) / sizeof(pairs[0]);
     inv_ref refs[sizeof(pairs) / sizeof(pairs[0])];
     for (size_t i = 0; i < n; i++) {
-        inv_key k;
+        inv_key_buf k;
         key_of(&k, pairs[i][0], pairs[i][1]);
-        assert_int_equal(table_find(t, &k), 0);
-        assert_int_equal(table_insert(t, &k, &refs[i]), 0);
+        assert_int_equal(table_find(t, &k.key), 0);
+        assert_int_equal(table_insert(t, &k.key, &refs[i]), 0);
         inv_agg a = agg_pattern(i);
         table_agg_set(t, refs[i], &a);
     }
     assert_int_equal(table_count(t), n);
     for (size_t i = 0; i < n; i++) {
-        inv_key k;
+        inv_key_buf k;
         key_of(&k, pairs[i][0], pairs[i][1]);
-        assert_int_equal(table_find(t, &k), refs[i]);
+        assert_int_equal(table_find(t, &k.key), refs[i]);
         inv_agg a, want = agg_pattern(i);
-        assert_int_equal(lookup(t, &k, &a), 0);
+        assert_int_equal(lookup(t, &k.key, &a), 0);
         assert_memory_equal(&a, &want, sizeof(a));
         for (size_t j = 0; j < i; j++)
             assert_int_not_equal(refs[i], refs[j]);
     }
     /* Keys never inserted with the same bytes concatenated. */
-    inv_key k;
+    inv_key_buf k;
     inv_agg a;
     key_of(&k, "ABCDE", "F");
-    assert_int_equal(table_find(t, &k), 0);
-    assert_int_equal(lookup(t, &k, &a), -ENOENT);
+    assert_int_equal(table_find(t, &k.key), 0);
+    assert_int_equal(lookup(t, &k.key, &a), -ENOENT);
     key_of(&k, "AB", "CDE");
-    assert_int_equal(table_find(t, &k), 0);
+    assert_int_equal(table_find(t, &k.key), 0);
     seen_locs seen = {0};
     assert_int_equal(sku_locs(t, "A", &seen), 2);
     assert_string_equal(seen.loc[0], "BCD");
@@ -300,27 +300,27 @@ static void test_max_length_keys(void **state) {
     loc[3][0] = '.';
     inv_ref refs[5];
     for (int i = 0; i < 4; i++) {
-        inv_key k;
+        inv_key_buf k;
         table_key_init(&k, sku[i], INV_SKU_LEN_MAX, loc[i], INV_LOCATION_LEN_MAX);
-        assert_int_equal(table_insert(t, &k, &refs[i]), 0);
+        assert_int_equal(table_insert(t, &k.key, &refs[i]), 0);
         inv_agg a = agg_pattern((uint64_t)i + 100);
         table_agg_set(t, refs[i], &a);
     }
     /* The shortest key too. */
-    inv_key kmin;
+    inv_key_buf kmin;
     table_key_init(&kmin, "S", 1, "L", 1);
-    assert_int_equal(table_insert(t, &kmin, &refs[4]), 0);
+    assert_int_equal(table_insert(t, &kmin.key, &refs[4]), 0);
     /* A 63+64 key sharing the prefix is absent. */
-    inv_key k;
+    inv_key_buf k;
     table_key_init(&k, sku[0], INV_SKU_LEN_MAX - 1, loc[0], INV_LOCATION_LEN_MAX);
-    assert_int_equal(table_find(t, &k), 0);
+    assert_int_equal(table_find(t, &k.key), 0);
     table_key_init(&k, sku[0], INV_SKU_LEN_MAX, loc[0], INV_LOCATION_LEN_MAX - 1);
-    assert_int_equal(table_find(t, &k), 0);
+    assert_int_equal(table_find(t, &k.key), 0);
     for (int i = 0; i < 4; i++) {
         table_key_init(&k, sku[i], INV_SKU_LEN_MAX, loc[i], INV_LOCATION_LEN_MAX);
-        assert_int_equal(table_find(t, &k), refs[i]);
+        assert_int_equal(table_find(t, &k.key), refs[i]);
         inv_agg a, want = agg_pattern((uint64_t)i + 100);
-        assert_int_equal(lookup(t, &k, &a), 0);
+        assert_int_equal(lookup(t, &k.key, &a), 0);
         assert_memory_equal(&a, &want, sizeof(a));
     }
     /* sku[0] has loc[0] and loc[2] (sku[2] == sku[0]); newest first. */
@@ -348,10 +348,10 @@ static void test_sku_foreach(void **state) {
             if (j > s + 2) continue; /* SKU s gets min(PER, s + 3) locations */
             char loc[32];
             snprintf(loc, sizeof(loc), "loc-%d-%d", s, j);
-            inv_key k;
+            inv_key_buf k;
             key_of(&k, skus[s], loc);
             inv_ref r;
-            assert_int_equal(table_insert(t, &k, &r), 0);
+            assert_int_equal(table_insert(t, &k.key, &r), 0);
             inv_agg a = agg_pattern((uint64_t)(s * 100 + j));
             table_agg_set(t, r, &a);
         }
@@ -434,10 +434,10 @@ static void test_foreach_order(void **state) {
     assert_int_equal(table_foreach(t, foreach_check, &c), 0);
     inv_rcu_read_unlock();
     for (uint32_t i = 0; i < N; i++) {
-        inv_key k;
+        inv_key_buf k;
         key_of(&k, skus[order[i]], locs[order[i]]);
         inv_ref r;
-        assert_int_equal(table_insert(t, &k, &r), 0);
+        assert_int_equal(table_insert(t, &k.key, &r), 0);
         inv_agg a = agg_pattern(order[i]);
         table_agg_set(t, r, &a);
     }
@@ -471,24 +471,24 @@ static void fill_and_check(inv_table *t, uint32_t n) {
     char sku[32], loc[32];
     for (uint32_t i = 0; i < n; i++) {
         growth_key(sku, sizeof(sku), loc, sizeof(loc), i);
-        inv_key k;
+        inv_key_buf k;
         key_of(&k, sku, loc);
-        assert_int_equal(table_insert(t, &k, &refs[i]), 0);
+        assert_int_equal(table_insert(t, &k.key, &refs[i]), 0);
         inv_agg a = agg_pattern(i);
         table_agg_set(t, refs[i], &a);
         if (i % 4099 == 0) { /* an early key stays findable across grows */
             key_of(&k, "grow-sku-0", "loc-0");
-            assert_int_equal(table_find(t, &k), refs[0]);
+            assert_int_equal(table_find(t, &k.key), refs[0]);
         }
     }
     assert_int_equal(table_count(t), n);
     for (uint32_t i = 0; i < n; i++) {
         growth_key(sku, sizeof(sku), loc, sizeof(loc), i);
-        inv_key k;
+        inv_key_buf k;
         key_of(&k, sku, loc);
-        assert_int_equal(table_find(t, &k), refs[i]);
+        assert_int_equal(table_find(t, &k.key), refs[i]);
         inv_agg a, want = agg_pattern(i);
-        assert_int_equal(lookup(t, &k, &a), 0);
+        assert_int_equal(lookup(t, &k.key, &a), 0);
         assert_memory_equal(&a, &want, sizeof(a));
         if (i > 0) assert_true(refs[i] > refs[i - 1]); /* appended: refs grow with insertion */
     }
@@ -549,7 +549,7 @@ static void test_arena_full(void **state) {
     assert_non_null(keys);
     uint32_t n = 0;
     int rc = 0;
-    inv_key k;
+    inv_key_buf k;
     for (; n < CAP; n++) {
         full_key *fk = &keys[n];
         /* Unique: the sku starts with the counter; the rest is random bytes. */
@@ -559,7 +559,7 @@ static void test_arena_full(void **state) {
         size_t loc_len = (size_t)tu_range(&rng, 1, INV_LOCATION_LEN_MAX);
         tu_rand_chars(&rng, fk->loc, loc_len);
         key_of(&k, fk->sku, fk->loc);
-        rc = table_insert(t, &k, &fk->ref);
+        rc = table_insert(t, &k.key, &fk->ref);
         if (rc != 0) break;
         inv_agg a = agg_pattern(n);
         table_agg_set(t, fk->ref, &a);
@@ -569,8 +569,8 @@ static void test_arena_full(void **state) {
     assert_true(n >= arena / 512);
     assert_int_equal(table_count(t), n);
     /* The same insert fails again; the table is unchanged. */
-    assert_int_equal(table_insert(t, &k, &keys[n].ref), -ENOSPC);
-    assert_int_equal(table_find(t, &k), 0);
+    assert_int_equal(table_insert(t, &k.key, &keys[n].ref), -ENOSPC);
+    assert_int_equal(table_find(t, &k.key), 0);
     assert_int_equal(table_count(t), n);
     inv_table_stats st;
     table_get_stats(t, &st);
@@ -579,9 +579,9 @@ static void test_arena_full(void **state) {
     assert_true(st.grows > 0); /* the index grew on the way (n > 768 keys) */
     for (uint32_t i = 0; i < n; i++) {
         key_of(&k, keys[i].sku, keys[i].loc);
-        assert_int_equal(table_find(t, &k), keys[i].ref);
+        assert_int_equal(table_find(t, &k.key), keys[i].ref);
         inv_agg a, want = agg_pattern(i);
-        assert_int_equal(lookup(t, &k, &a), 0);
+        assert_int_equal(lookup(t, &k.key, &a), 0);
         assert_memory_equal(&a, &want, sizeof(a));
     }
     /* Still usable for updates. */
@@ -589,7 +589,7 @@ static void test_arena_full(void **state) {
     table_agg_set(t, keys[0].ref, &upd);
     key_of(&k, keys[0].sku, keys[0].loc);
     inv_agg a;
-    assert_int_equal(lookup(t, &k, &a), 0);
+    assert_int_equal(lookup(t, &k.key, &a), 0);
     assert_memory_equal(&a, &upd, sizeof(a));
     free(keys);
     table_destroy(t);
@@ -753,7 +753,7 @@ static int scan_all_cb(const char *sku, size_t sku_len, const char *loc, size_t 
     return 0;
 }
 
-static void ref_key(const model_ref *r, inv_key *k, uint32_t sku, uint32_t loc) {
+static void ref_key(const model_ref *r, inv_key_buf *k, uint32_t sku, uint32_t loc) {
     table_key_init(k, r->skus.s[sku], r->skus.len[sku], r->locs.s[loc], r->locs.len[loc]);
 }
 
@@ -777,24 +777,24 @@ static void model_full_check(const inv_table *t, const model_ref *r, uint64_t op
                    r->n, r->skus_used);
     for (uint32_t i = 0; i < r->n; i++) {
         const ref_rec *rr = &r->recs[i];
-        inv_key k;
+        inv_key_buf k;
         ref_key(r, &k, rr->sku, rr->loc);
         inv_agg a;
         memset(&a, 0, sizeof(a));
-        int rc = lookup(t, &k, &a);
+        int rc = lookup(t, &k.key, &a);
         if (rc != 0 || !tu_model_eq(&rr->m, &a)) {
             tu_model_print("lookup", &rr->m, &a);
             MODEL_FAIL(op, "table_lookup of record %u: rc %d", i, rc);
         }
-        if (table_find(t, &k) != rr->ref) MODEL_FAIL(op, "table_find of record %u", i);
+        if (table_find(t, &k.key) != rr->ref) MODEL_FAIL(op, "table_find of record %u", i);
     }
     for (uint32_t s = 0; s < r->skus.n; s++) {
         if (r->sku_head[s] < 0) continue;
-        inv_key k;
+        inv_key_buf k;
         table_key_init(&k, r->skus.s[s], r->skus.len[s], "x", 1);
         scan_ctx c = {.r = r, .next = r->sku_head[s]};
         inv_rcu_read_lock();
-        long n = table_sku_foreach(t, &k, scan_sku_cb, &c);
+        long n = table_sku_foreach(t, &k.key, scan_sku_cb, &c);
         inv_rcu_read_unlock();
         if (n != (long)r->sku_keys[s] || c.bad != 0 || c.next != -1)
             MODEL_FAIL(op, "table_sku_foreach of sku %u: %ld visited, want %u (bad %d)", s, n,
@@ -812,16 +812,16 @@ static void model_insert(inv_table *t, model_ref *r, uint64_t *rng, uint64_t op)
     uint32_t s = (uint32_t)tu_below(rng, r->skus.n);
     uint32_t l = (uint32_t)tu_below(rng, r->locs.n);
     int32_t *slot = &r->dense[(size_t)s * r->locs.n + l];
-    inv_key k;
+    inv_key_buf k;
     ref_key(r, &k, s, l);
     if (*slot >= 0) { /* present: find must agree */
-        if (table_find(t, &k) != r->recs[*slot].ref) MODEL_FAIL(op, "find of a present key");
+        if (table_find(t, &k.key) != r->recs[*slot].ref) MODEL_FAIL(op, "find of a present key");
         return;
     }
     if (r->n == r->cap) return;
-    if (table_find(t, &k) != 0) MODEL_FAIL(op, "find of an absent key returned a record");
+    if (table_find(t, &k.key) != 0) MODEL_FAIL(op, "find of an absent key returned a record");
     ref_rec *rr = &r->recs[r->n];
-    int rc = table_insert(t, &k, &rr->ref);
+    int rc = table_insert(t, &k.key, &rr->ref);
     if (rc != 0 || rr->ref == 0) MODEL_FAIL(op, "table_insert: %d", rc);
     rr->sku = s;
     rr->loc = l;
@@ -896,21 +896,21 @@ static void model_absent(inv_table *t, model_ref *r, uint64_t *rng, uint64_t op)
     }
     int32_t s = pool_find(&r->skus, sku, sku_len), l = pool_find(&r->locs, loc, loc_len);
     bool present = s >= 0 && l >= 0 && r->dense[(size_t)s * r->locs.n + (uint32_t)l] >= 0;
-    inv_key k;
+    inv_key_buf k;
     table_key_init(&k, sku, sku_len, loc, loc_len);
     inv_agg a;
-    int rc = lookup(t, &k, &a);
+    int rc = lookup(t, &k.key, &a);
     if (present) {
         if (rc != 0) MODEL_FAIL(op, "lookup of a present key: %d", rc);
         return;
     }
-    if (table_find(t, &k) != 0 || rc != -ENOENT)
+    if (table_find(t, &k.key) != 0 || rc != -ENOENT)
         MODEL_FAIL(op, "absent key %.*s/%.*s found (lookup %d)", (int)sku_len, sku, (int)loc_len,
                    loc, rc);
     if (s < 0) { /* a SKU with no key at all has no location */
         scan_ctx c = {.r = r, .next = -1};
         inv_rcu_read_lock();
-        long n = table_sku_foreach(t, &k, scan_sku_cb, &c);
+        long n = table_sku_foreach(t, &k.key, scan_sku_cb, &c);
         inv_rcu_read_unlock();
         if (n != 0) MODEL_FAIL(op, "sku_foreach of an unknown SKU visited %ld", n);
     }
@@ -951,11 +951,11 @@ static void test_model_random(void **state) {
             counts[2]++;
         } else if (r.n > 0) { /* lookup of a present key */
             const ref_rec *rr = &r.recs[tu_below(&rng, r.n)];
-            inv_key k;
+            inv_key_buf k;
             ref_key(&r, &k, rr->sku, rr->loc);
             inv_agg a;
             memset(&a, 0, sizeof(a));
-            if (lookup(t, &k, &a) != 0 || !tu_model_eq(&rr->m, &a)) {
+            if (lookup(t, &k.key, &a) != 0 || !tu_model_eq(&rr->m, &a)) {
                 tu_model_print("lookup", &rr->m, &a);
                 MODEL_FAIL(op, "lookup of record %td", rr - r.recs);
             }

@@ -110,7 +110,7 @@ static void key_name(uint32_t i, char *sku, size_t sku_cap, char *loc, size_t lo
     snprintf(loc, loc_cap, "L%u", i / NSKU);
 }
 
-static void key_make(inv_key *k, uint32_t i) {
+static void key_make(inv_key_buf *k, uint32_t i) {
     char sku[32], loc[32];
     key_name(i, sku, sizeof(sku), loc, sizeof(loc));
     table_key_init(k, sku, strlen(sku), loc, strlen(loc));
@@ -165,9 +165,9 @@ static void *writer_main(void *arg) {
         int64_t el = tu_now_ns() - t0;
         if (el >= c->run_ns_max || (n == c->keys_max && el >= c->run_ns_min)) break;
         if (n < c->keys_max) {
-            inv_key k;
+            inv_key_buf k;
             key_make(&k, n);
-            int rc = table_insert(c->t, &k, &c->refs[n]);
+            int rc = table_insert(c->t, &k.key, &c->refs[n]);
             if (rc != 0) {
                 c->writer_error = rc;
                 break;
@@ -193,11 +193,11 @@ static void *writer_main(void *arg) {
 /* --- readers --------------------------------------------------------------- */
 
 static int read_lookup(conc_reader *r, uint32_t i, inv_agg *out) {
-    inv_key k;
+    inv_key_buf k;
     key_make(&k, i);
     for (int tries = 0;; tries++) {
         inv_rcu_read_lock();
-        int rc = table_lookup(r->c->t, &k, out);
+        int rc = table_lookup(r->c->t, &k.key, out);
         inv_rcu_read_unlock();
         if (rc != -EAGAIN || tries >= 1000) return rc;
         r->eagain++;
@@ -232,12 +232,12 @@ static void reader_sku_scan(conc_reader *r) {
     uint32_t want_min = c > s ? (c - s + NSKU - 1) / NSKU : 0; /* announced keys of SKU s */
     char sku[32];
     int len = snprintf(sku, sizeof(sku), "SKU-%u", s);
-    inv_key k;
+    inv_key_buf k;
     table_key_init(&k, sku, (size_t)len, "x", 1);
     for (int tries = 0; tries < 1000; tries++) {
         sku_walk w = {.r = r, .sku = s, .prev_loc = -1};
         inv_rcu_read_lock();
-        long n = table_sku_foreach(r->c->t, &k, sku_walk_cb, &w);
+        long n = table_sku_foreach(r->c->t, &k.key, sku_walk_cb, &w);
         inv_rcu_read_unlock();
         if (n == -EAGAIN) {
             r->eagain++;
@@ -389,11 +389,11 @@ static void test_table_writer_readers(void **state) {
     assert_int_equal(table_count(c->t), n);
     /* Final state: every key holds the writer's last version. */
     for (uint32_t i = 0; i < n; i++) {
-        inv_key k;
+        inv_key_buf k;
         key_make(&k, i);
         inv_agg a;
         inv_rcu_read_lock();
-        int rc = table_lookup(c->t, &k, &a);
+        int rc = table_lookup(c->t, &k.key, &a);
         inv_rcu_read_unlock();
         assert_int_equal(rc, 0);
         inv_agg want = agg_for_version(c->versions[i]);
