@@ -46,6 +46,9 @@ static bool batch_owned(const inv_worker *w, const inv_event *ev, size_t n) {
 
 static void *worker_main(void *arg) {
     inv_worker *w = arg;
+    char name[16]; /* the kernel's limit, NUL included: shown by top -H and ps -L */
+    snprintf(name, sizeof(name), "inv-worker%u", w->index);
+    (void)pthread_setname_np(pthread_self(), name); /* best effort: only a label */
     inv_rcu_register_thread();
     STAT_SET(w->stats.started_ns, inv_now_ns());
     int error = 0;
