@@ -88,18 +88,62 @@ _Static_assert(STOCK_BYTES_WORST <= INV_STOCK_JSON_BYTES_MAX, "encoded value fit
 _Static_assert(INV_STOCK_JSON_BYTES_MAX <= INV_MESSAGE_BYTES_MAX, "a record fits a message");
 _Static_assert(S_COUNT <= 16, "seen is a 16-bit set");
 
-/* File-local. Writes v in decimal at w; returns the end. */
+/* "00" "01" ... "99": two digits per table read. */
+static const char stock_digit_pairs[201] =
+    "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849"
+    "5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
+/* File-local. The number of decimal digits of v (1 for 0). bits * 1233 >> 12
+ * is floor(log10(2^bits)); one compare with the next power of ten corrects
+ * it. v | 1 leaves the count unchanged (every power of ten from 10 on is
+ * even) and makes 0 count as one digit. */
+static inline unsigned u64_digits(uint64_t v) {
+    static const uint64_t pow10[20] = {1ULL,
+                                       10ULL,
+                                       100ULL,
+                                       1000ULL,
+                                       10000ULL,
+                                       100000ULL,
+                                       1000000ULL,
+                                       10000000ULL,
+                                       100000000ULL,
+                                       1000000000ULL,
+                                       10000000000ULL,
+                                       100000000000ULL,
+                                       1000000000000ULL,
+                                       10000000000000ULL,
+                                       100000000000000ULL,
+                                       1000000000000000ULL,
+                                       10000000000000000ULL,
+                                       100000000000000000ULL,
+                                       1000000000000000000ULL,
+                                       10000000000000000000ULL};
+    const uint64_t x = v | 1;
+    const unsigned t = ((unsigned)(64 - __builtin_clzll(x)) * 1233) >> 12; /* 0..19 */
+    return t + (x >= pow10[t]);
+}
+
+/* File-local. Writes v in decimal at w; returns the end. The digits go
+ * straight to their place, right to left, two per division. */
 static char *put_u64(char *w, uint64_t v) {
-    char tmp[STOCK_I64_CHARS_MAX];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    inv_debug_assert(n <= sizeof(tmp));
-    while (n > 0)
-        *w++ = tmp[--n];
-    return w;
+    const unsigned n = u64_digits(v);
+    inv_debug_assert(n >= 1 && n <= STOCK_I64_CHARS_MAX);
+    char *const end = w + n;
+    char *p = end;
+    while (v >= 100) {
+        const uint64_t q = v / 100;
+        p -= 2;
+        memcpy(p, &stock_digit_pairs[2 * (v - q * 100)], 2);
+        v = q;
+    }
+    if (v >= 10) {
+        p -= 2;
+        memcpy(p, &stock_digit_pairs[2 * v], 2);
+    } else {
+        *--p = (char)('0' + v);
+    }
+    inv_assert(p == w); /* u64_digits counted exactly */
+    return end;
 }
 
 /* File-local. Writes v in decimal at w (INT64_MIN included); returns the end. */

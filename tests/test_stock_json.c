@@ -117,6 +117,49 @@ static void test_extremes_round_trip(void **state) {
     check_round_trip(sku64, loc64, &w);
 }
 
+/* Every integer width: each power of ten, one below it and the type's ends
+ * (the encoder counts digits first and writes them in place), compared with
+ * printf's text of the same value in onHand, version and inputOffset. */
+static void test_integer_widths(void **state) {
+    (void)state;
+    int64_t vals[64];
+    size_t nv = 0;
+    vals[nv++] = 0;
+    for (int64_t p = 1; nv + 3 <= sizeof(vals) / sizeof(vals[0]); p *= 10) {
+        vals[nv++] = p;
+        if (p > 1) vals[nv++] = p - 1;
+        if (p > INT64_MAX / 10) break;
+    }
+    vals[nv++] = INT64_MAX;
+    for (size_t i = 0; i < nv; i++) {
+        for (int neg = 0; neg < 2; neg++) {
+            int64_t v = neg ? -vals[i] : vals[i];
+            inv_agg a = agg_of(v, 0, 0, EXAMPLE_MS, vals[i] > 0 ? (uint64_t)vals[i] : 1,
+                               vals[i]);
+            char out[INV_STOCK_JSON_BYTES_MAX], want[512];
+            size_t n = stock_json_encode(out, sizeof(out), "S", 1, "L", 1, &a);
+            int wn = snprintf(want, sizeof(want),
+                              "{\"sku\":\"S\",\"locationId\":\"L\",\"onHand\":%" PRId64
+                              ",\"reserved\":0,\"inTransit\":0,\"available\":%" PRId64
+                              ",\"lastUpdated\":\"2026-11-23T10:15:30.123Z\",\"version\":%" PRIu64
+                              ",\"inputOffset\":%" PRId64
+                              ",\"oversells\":0,\"releaseExcesses\":0,\"transferInExcesses\":0}",
+                              v, v, a.version, a.offset);
+            assert_int_equal(n, (size_t)wn);
+            assert_memory_equal(out, want, n);
+        }
+    }
+    /* uint64 beyond int64: version at 10^19 - 1, 10^19 and UINT64_MAX */
+    const uint64_t big[] = {9999999999999999999ULL, 10000000000000000000ULL, UINT64_MAX};
+    for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+        inv_agg a = agg_of(1, 0, 0, EXAMPLE_MS, big[i], 5);
+        char out[INV_STOCK_JSON_BYTES_MAX], want[32];
+        size_t n = stock_json_encode(out, sizeof(out), "S", 1, "L", 1, &a);
+        snprintf(want, sizeof(want), "\"version\":%" PRIu64 ",", big[i]);
+        assert_non_null(memmem(out, n, want, strlen(want)));
+    }
+}
+
 /* The encoder's output read back by jansson, member by member and in order. */
 static void check_with_jansson(const char *sku, const char *loc, const inv_agg *a) {
     char out[INV_STOCK_JSON_BYTES_MAX];
@@ -411,6 +454,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_example_text),
         cmocka_unit_test(test_extremes_round_trip),
+        cmocka_unit_test(test_integer_widths),
         cmocka_unit_test(test_random_round_trip),
         cmocka_unit_test(test_apply_produced_round_trip),
         cmocka_unit_test(test_decode_any_order_whitespace_unknown),
