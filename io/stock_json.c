@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "digits.h"
 #include "event.h"
 #include "inv_assert.h"
 #include "json_scan.h"
@@ -88,11 +89,6 @@ _Static_assert(STOCK_BYTES_WORST <= INV_STOCK_JSON_BYTES_MAX, "encoded value fit
 _Static_assert(INV_STOCK_JSON_BYTES_MAX <= INV_MESSAGE_BYTES_MAX, "a record fits a message");
 _Static_assert(S_COUNT <= 16, "seen is a 16-bit set");
 
-/* "00" "01" ... "99": two digits per table read. */
-static const char stock_digit_pairs[201] =
-    "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849"
-    "5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
-
 /* File-local. The number of decimal digits of v (1 for 0). bits * 1233 >> 12
  * is floor(log10(2^bits)); one compare with the next power of ten corrects
  * it. v | 1 leaves the count unchanged (every power of ten from 10 on is
@@ -133,12 +129,12 @@ static char *put_u64(char *w, uint64_t v) {
     while (v >= 100) {
         const uint64_t q = v / 100;
         p -= 2;
-        memcpy(p, &stock_digit_pairs[2 * (v - q * 100)], 2);
+        inv_put2(p, (unsigned)(v - q * 100));
         v = q;
     }
     if (v >= 10) {
         p -= 2;
-        memcpy(p, &stock_digit_pairs[2 * v], 2);
+        inv_put2(p, (unsigned)v);
     } else {
         *--p = (char)('0' + v);
     }

@@ -24,6 +24,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "digits.h"
 #include "inv_assert.h"
 #include "inv_limits.h"
 
@@ -245,14 +246,6 @@ bool timestamp_parse_iso(const char *str, size_t len, int64_t *ms_out) {
     return parse_general(s, len, ms_out);
 }
 
-/* File-local. Writes v (< 10^width) as width decimal digits. */
-static inline void put_digits(char *out, unsigned v, int width) {
-    for (int i = width - 1; i >= 0; i--) {
-        out[i] = (char)('0' + v % 10);
-        v /= 10;
-    }
-}
-
 /* Any thread. See timestamp.h. */
 size_t timestamp_format_iso(int64_t ms, char *out) {
     inv_assert(ms >= INV_TIMESTAMP_MS_MIN && ms <= INV_TIMESTAMP_MS_MAX);
@@ -270,19 +263,22 @@ size_t timestamp_format_iso(int64_t ms, char *out) {
     unsigned m = mp < 10 ? mp + 3 : mp - 9;
     unsigned y = (unsigned)(era * 400) + yoe + (m <= 2);
     inv_assert(y <= 9999);
-    put_digits(out, y, 4);
+    const unsigned sec_of_day = ms_of_day / 1000, milli = ms_of_day % 1000;
+    inv_put2(out, y / 100);
+    inv_put2(out + 2, y % 100);
     out[4] = '-';
-    put_digits(out + 5, m, 2);
+    inv_put2(out + 5, m);
     out[7] = '-';
-    put_digits(out + 8, d, 2);
+    inv_put2(out + 8, d);
     out[10] = 'T';
-    put_digits(out + 11, ms_of_day / 3600000, 2);
+    inv_put2(out + 11, sec_of_day / 3600);
     out[13] = ':';
-    put_digits(out + 14, ms_of_day / 60000 % 60, 2);
+    inv_put2(out + 14, sec_of_day / 60 % 60);
     out[16] = ':';
-    put_digits(out + 17, ms_of_day / 1000 % 60, 2);
+    inv_put2(out + 17, sec_of_day % 60);
     out[19] = '.';
-    put_digits(out + 20, ms_of_day % 1000, 3);
+    out[20] = (char)('0' + milli / 100);
+    inv_put2(out + 21, milli % 100);
     out[23] = 'Z';
     return INV_TIMESTAMP_ISO_LEN;
 }

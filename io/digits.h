@@ -1,0 +1,18 @@
+/* digits.h - decimal digit pairs for the formatters on the output path
+ * (stock_json.c, timestamp.c): one table read writes two digits. */
+#ifndef INV_DIGITS_H
+#define INV_DIGITS_H
+
+#include <string.h>
+
+/* "00" "01" ... "99". */
+static const char inv_digit_pairs[201] =
+    "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849"
+    "5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
+/* Any thread. Writes v (< 100) as two digits at out. */
+static inline void inv_put2(char *out, unsigned v) {
+    memcpy(out, &inv_digit_pairs[2 * v], 2);
+}
+
+#endif
