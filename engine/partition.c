@@ -284,7 +284,8 @@ void partition_apply_events(inv_partition *const *parts, int32_t parts_count,
     _Static_assert(RING > 2 * D, "the ring holds every event in flight");
     pipe_slot ring[RING];
     inv_key_buf key_bufs[RING]; /* touched only by events without a message key */
-#define PIPE_HASH(i) pipe_hash(&ring[(i) % RING], &key_bufs[(i) % RING], parts, parts_count, &events[i])
+#define PIPE_HASH(i) \
+    pipe_hash(&ring[(i) % RING], &key_bufs[(i) % RING], parts, parts_count, &events[i])
 #define PIPE_PREFETCH(i) \
     (ring[(i) % RING].hint = table_prefetch_candidate(ring[(i) % RING].p->table, &ring[(i) % RING].key))
 #define PIPE_APPLY(i) \

@@ -94,26 +94,12 @@ _Static_assert(S_COUNT <= 16, "seen is a 16-bit set");
  * it. v | 1 leaves the count unchanged (every power of ten from 10 on is
  * even) and makes 0 count as one digit. */
 static inline unsigned u64_digits(uint64_t v) {
-    static const uint64_t pow10[20] = {1ULL,
-                                       10ULL,
-                                       100ULL,
-                                       1000ULL,
-                                       10000ULL,
-                                       100000ULL,
-                                       1000000ULL,
-                                       10000000ULL,
-                                       100000000ULL,
-                                       1000000000ULL,
-                                       10000000000ULL,
-                                       100000000000ULL,
-                                       1000000000000ULL,
-                                       10000000000000ULL,
-                                       100000000000000ULL,
-                                       1000000000000000ULL,
-                                       10000000000000000ULL,
-                                       100000000000000000ULL,
-                                       1000000000000000000ULL,
-                                       10000000000000000000ULL};
+    static const uint64_t pow10[20] = {
+        1ULL, 10ULL, 100ULL, 1000ULL,
+        10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+        100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL,
+        1000000000000ULL, 10000000000000ULL, 100000000000000ULL, 1000000000000000ULL,
+        10000000000000000ULL, 100000000000000000ULL, 1000000000000000000ULL, 10000000000000000000ULL};
     const uint64_t x = v | 1;
     const unsigned t = ((unsigned)(64 - __builtin_clzll(x)) * 1233) >> 12; /* 0..19 */
     return t + (x >= pow10[t]);
