@@ -73,6 +73,15 @@ typedef struct kw_part {
     int fenced;        /* atomic, set by the control thread: given up, produce nothing more */
 } kw_part;
 
+/* Worker thread. A fresh kw_part for p's next ownership, keeping the only
+ * state that outlives one: the epoch numbering (seq_next, so delivery
+ * reports of the old ownership cannot match the new one) and the count of
+ * p's records still unreported. Both resets (assign, revoke) go through
+ * here, so a field that must survive an ownership is kept in one place. */
+static kw_part part_next_ownership(const kw_part *ps, uint64_t seq_next) {
+    return (kw_part){.seq_next = seq_next, .inflight = ps->inflight};
+}
+
 typedef enum kw_cmd_kind { KW_CMD_ASSIGN = 1, KW_CMD_REVOKE, KW_CMD_LOST } kw_cmd_kind;
 
 typedef struct kw_cmd {
@@ -597,8 +606,8 @@ static int cmd_assign(inv_kworker *w, const kw_cmd *c) {
     restore_ctx rctx = {.part = part, .p = p};
     rc = read_range(w, w->topic_stock_levels, p, lo, hi, restore_one, &rctx);
     if (rc == 0) {
-        *ps = (kw_part){.resume_offset = c->resume_offset, .seq_next = ps->seq_next,
-                        .inflight = ps->inflight};
+        *ps = part_next_ownership(ps, ps->seq_next);
+        ps->resume_offset = c->resume_offset;
         rc = dlq_scan(w, p, ps);
     }
     if (rc != 0) return -EIO;
@@ -643,8 +652,7 @@ static void cmd_revoke(inv_kworker *w, const kw_cmd *c) {
     engine_partition_close(w->prm.engine, p);
     if (ps->broken) STAT_ADD(w->stats.partitions_broken, (uint32_t)-1);
     free(ps->dlq_done);
-    *ps = (kw_part){.active = false, .seq_next = ps->ep_seq_head + ps->ep_count,
-                    .inflight = ps->inflight};
+    *ps = part_next_ownership(ps, ps->ep_seq_head + ps->ep_count); /* inactive */
     __atomic_store_n(&ps->fenced, 0, __ATOMIC_RELEASE); /* the next ownership starts clean */
     STAT_ADD(w->stats.partitions_active, (uint32_t)-1);
     log_info("partition %d: %s", p, c->kind == KW_CMD_LOST ? "lost" : "revoked");
