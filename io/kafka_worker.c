@@ -742,7 +742,9 @@ static int kw_pull(void *ctx, inv_event *events, size_t max, int timeout_ms) {
         rd_kafka_poll(w->producer, 10);
         return 0;
     }
-    int64_t to_flush_ms = (w->next_flush_ns - inv_now_ns()) / 1000000;
+    /* Rounded up: truncating would poll with timeout 0, a busy loop, for the
+     * last millisecond before every flush. */
+    int64_t to_flush_ms = (w->next_flush_ns - inv_now_ns() + 999999) / 1000000;
     if (to_flush_ms < timeout_ms) timeout_ms = to_flush_ms < 0 ? 0 : (int)to_flush_ms;
     if (max > INV_BATCH_EVENTS_MAX) max = INV_BATCH_EVENTS_MAX;
     int64_t t0 = inv_now_ns();
@@ -755,7 +757,10 @@ static int kw_pull(void *ctx, inv_event *events, size_t max, int timeout_ms) {
     }
     ssize_t n = rd_kafka_consume_batch_queue(w->queue, timeout_ms, w->msgs, max);
     STAT_ADD(w->stats.consume_wait_ns, (uint64_t)(inv_now_ns() - t0));
-    if (n <= 0) return 0;
+    if (n <= 0) {
+        STAT_ADD(w->stats.polls_empty, 1);
+        return 0;
+    }
     w->msgs_count = (size_t)n;
     STAT_ADD(w->stats.messages, (uint64_t)n);
     rc = run_commands(w); /* an assignment posted before these messages were fetched */
@@ -1017,6 +1022,7 @@ void kworker_get_stats(const inv_kworker *w, inv_kworker_stats *out) {
     out->restored_keys = __atomic_load_n(&s->restored_keys, __ATOMIC_RELAXED);
     out->flush_stalls = __atomic_load_n(&s->flush_stalls, __ATOMIC_RELAXED);
     out->consume_wait_ns = __atomic_load_n(&s->consume_wait_ns, __ATOMIC_RELAXED);
+    out->polls_empty = __atomic_load_n(&s->polls_empty, __ATOMIC_RELAXED);
     out->partitions_active = __atomic_load_n(&s->partitions_active, __ATOMIC_RELAXED);
     out->partitions_broken = __atomic_load_n(&s->partitions_broken, __ATOMIC_RELAXED);
 }

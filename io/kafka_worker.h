@@ -56,6 +56,8 @@ typedef struct inv_kworker_stats {
     uint64_t restored_keys;     /* aggregates restored from the changelog */
     uint64_t flush_stalls;      /* pulls that waited for producer queue space or acks */
     uint64_t consume_wait_ns;   /* time spent waiting in the consumer queue */
+    uint64_t polls_empty;       /* consumer polls that returned no message (an idle worker
+                                   makes about one per flush interval or pull timeout) */
     uint32_t partitions_active; /* assigned and restored */
     uint32_t partitions_broken; /* stopped: a delivery failed or the table is full */
 } inv_kworker_stats;

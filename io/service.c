@@ -380,7 +380,7 @@ static void maybe_write_bootstrap(svc *s) {
 }
 
 static void log_stats(svc *s) {
-    uint64_t msgs = 0, dlq = 0, stock = 0, skipped = 0, stalls = 0, wait_ns = 0;
+    uint64_t msgs = 0, dlq = 0, stock = 0, skipped = 0, stalls = 0, wait_ns = 0, empty = 0;
     uint32_t active = 0, broken = 0;
     for (uint32_t w = 0; w < s->workers_count; w++) {
         inv_kworker_stats ks;
@@ -391,6 +391,7 @@ static void log_stats(svc *s) {
         stock += ks.stock_records;
         stalls += ks.flush_stalls;
         wait_ns += ks.consume_wait_ns;
+        empty += ks.polls_empty;
         active += ks.partitions_active;
         broken += ks.partitions_broken;
     }
@@ -404,9 +405,9 @@ static void log_stats(svc *s) {
     log_info("stats: %" PRIu64 " messages, %" PRIu64 " events applied in %" PRIu64
              " batches, %" PRIu64 " stock-level records, %" PRIu64
              " DLQ records (%" PRIu64 " already there), %u partitions active, %u stopped; "
-             "%" PRIu64 " flush stalls, %.1f s waiting for input",
+             "%" PRIu64 " flush stalls, %.1f s waiting for input, %" PRIu64 " empty polls",
              msgs, events, batches, stock, dlq, skipped, active, broken, stalls,
-             (double)wait_ns / 1e9);
+             (double)wait_ns / 1e9, empty);
 }
 
 static bool worker_failed(svc *s) {

@@ -440,6 +440,30 @@ def wait_in_group(case, svc, timeout=30):
     log(case, "note: %s shows no owned partitions after %d s" % (svc.name, timeout))
 
 
+# An idle worker polls its queue about once per flush interval (50 ms here) or pull timeout
+# (100 ms); a busy loop polls thousands of times per second. The bound has ample room above
+# the first and far below the second.
+EMPTY_POLLS_PER_WORKER_SECOND_MAX = 200
+
+
+def check_idle_polls(case, svc, uptime):
+    """The stats line of svc's last run: its workers did not poll in a busy loop."""
+    try:
+        with open(svc.log_path, "rb") as f:
+            text = f.read().decode(errors="replace").rsplit("\n=== start #", 1)[-1]
+    except OSError as e:
+        raise CaseFailed("%s: cannot read the log: %s" % (svc.name, e))
+    m = re.findall(r"stats: .* (\d+) empty polls", text)
+    if not m:
+        raise CaseFailed("%s: no stats line with empty polls in the log; tail:\n%s"
+                         % (svc.name, svc.tail()))
+    empty, limit = int(m[-1]), EMPTY_POLLS_PER_WORKER_SECOND_MAX * svc.args.workers * uptime
+    log(case, "%s: %d empty polls in %.1f s (limit %.0f)" % (svc.name, empty, uptime, limit))
+    if empty > limit:
+        raise CaseFailed("%s: %d empty consumer polls in %.1f s: a worker polls in a busy loop"
+                         % (svc.name, empty, uptime))
+
+
 def final_check(case, exp, broker, variants, services):
     """After every service stopped: the topics must still equal the model (a late duplicate
     stock record or DLQ record would show here)."""
@@ -448,6 +472,7 @@ def final_check(case, exp, broker, variants, services):
     for s in services:
         log(case, "%s: SIGTERM" % s.name)
         t = time.monotonic()
+        uptime = s.uptime()
         rc = s.terminate(30)
         if rc is None:
             raise CaseFailed("%s did not exit within 30 s of SIGTERM; log tail:\n%s"
@@ -456,6 +481,7 @@ def final_check(case, exp, broker, variants, services):
             raise CaseFailed("%s exited %d after SIGTERM (want 0); log tail:\n%s"
                              % (s.name, rc, s.tail()))
         log(case, "%s exited 0 after %.1f s" % (s.name, time.monotonic() - t))
+        check_idle_polls(case, s, uptime)
     ok, lines, progress = check_state(exp, broker, variants, final=True)
     if not ok:
         raise CaseFailed("after shutdown the topics differ from the model: %s\n%s"
