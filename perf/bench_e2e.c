@@ -12,6 +12,11 @@
  *            (and DLQ records) of everything before it are acknowledged, so
  *            this is input-to-acknowledged-output. The commit interval (100
  *            ms here) adds at most that much to the time.
+ * Beside the rates, each row says how busy the machine was in each window
+ * (CPUs busy on average and the idle share, every process: the broker too),
+ * invsyncd's own CPU per input event, and its stock-level records per event
+ * (from its stats line): a window with idle CPU is bound by latency, not by
+ * work.
  * With no --brokers the broker is librdkafka's mock cluster hosted in this
  * process (its threads share the cores with both consumers). The mock keeps
  * about 5 MiB per partition, so its default N is smaller.
@@ -40,6 +45,58 @@
 static void die(const char *what, const char *why) {
     fprintf(stderr, "bench-e2e: %s: %s\n", what, why);
     exit(1);
+}
+
+/* CPU accounting over a measured window, from /proc (clock ticks). */
+typedef struct cpu_mark {
+    int64_t t_ms;
+    long long busy, total; /* the machine: every CPU, steal excluded from both */
+    long long proc;        /* one process (utime + stime), or 0 */
+} cpu_mark;
+
+static cpu_mark cpu_mark_now(pid_t pid) {
+    cpu_mark m = {.t_ms = inv_now_ns() / 1000000};
+    FILE *f = fopen("/proc/stat", "r");
+    long long v[8] = {0};
+    if (f != NULL) {
+        if (fscanf(f, "cpu %lld %lld %lld %lld %lld %lld %lld %lld", &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &v[5], &v[6], &v[7]) == 8) {
+            m.total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6];
+            m.busy = m.total - v[3] - v[4];
+        }
+        fclose(f);
+    }
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "r");
+    if (f != NULL) {
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+        unsigned long ut = 0, st = 0;
+        if (p != NULL && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                                &ut, &st) == 2)
+            m.proc = (long long)(ut + st);
+    }
+    return m;
+}
+
+typedef struct cpu_window {
+    double secs;
+    double machine_cores; /* CPUs busy on average, any process (the broker too) */
+    double idle_share;    /* of the machine's CPU time */
+    double proc_cores;    /* the one process */
+} cpu_window;
+
+static cpu_window cpu_between(cpu_mark a, cpu_mark b) {
+    double hz = (double)sysconf(_SC_CLK_TCK);
+    cpu_window w = {.secs = (double)(b.t_ms - a.t_ms) / 1000.0};
+    if (w.secs <= 0 || b.total <= a.total) return w;
+    w.machine_cores = (double)(b.busy - a.busy) / hz / w.secs;
+    w.idle_share = 1.0 - (double)(b.busy - a.busy) / (double)(b.total - a.total);
+    w.proc_cores = (double)(b.proc - a.proc) / hz / w.secs;
+    return w;
 }
 
 static rd_kafka_t *client(rd_kafka_type_t type, const char *brokers, const char *const *kv) {
@@ -106,7 +163,7 @@ static void high_watermarks(rd_kafka_t *rk, const char *topic, int64_t *hi) {
 }
 
 /* The ceiling: drains the topic from the beginning with a bare consumer. */
-static double bare_consume(const char *brokers, const char *topic, long n) {
+static double bare_consume(const char *brokers, const char *topic, long n, cpu_window *cpu) {
     const char *kv[] = {"group.id", "bench-bare", "enable.auto.commit", "false",
                         "enable.partition.eof", "false", "queued.max.messages.kbytes", "16384",
                         NULL};
@@ -121,17 +178,22 @@ static double bare_consume(const char *brokers, const char *topic, long n) {
     rd_kafka_message_t *batch[1024];
     long got = 0;
     int64_t t0 = 0, deadline = (inv_now_ns() / 1000000) + WAIT_MS_MAX;
+    cpu_mark m0 = {0};
     while (got < n && (inv_now_ns() / 1000000) < deadline) {
         ssize_t k = rd_kafka_consume_batch_queue(q, 100, batch, 1024);
         for (ssize_t i = 0; i < k; i++) {
             if (batch[i]->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                if (t0 == 0) t0 = (inv_now_ns() / 1000000);
+                if (t0 == 0) {
+                    t0 = (inv_now_ns() / 1000000);
+                    m0 = cpu_mark_now(getpid());
+                }
                 got++;
             }
             rd_kafka_message_destroy(batch[i]);
         }
     }
     double secs = (double)((inv_now_ns() / 1000000) - t0) / 1000.0;
+    *cpu = cpu_between(m0, cpu_mark_now(getpid()));
     rd_kafka_queue_destroy(q);
     rd_kafka_consumer_close(c);
     rd_kafka_destroy(c);
@@ -145,7 +207,8 @@ static const char *extra_x[8]; /* --x=NAME=VALUE: passed to invsyncd as -X */
 static int extra_x_count;
 
 static double run_invsyncd(const char *invsyncd, const char *brokers, const char *prefix,
-                           int workers, long n, const int64_t *hi) {
+                           int workers, long n, const int64_t *hi, cpu_window *cpu,
+                           long *records) {
     char canon[256], stock[256], dlq[256], group[256], dir[256], wk[16];
     snprintf(canon, sizeof(canon), "%s.canonical", prefix);
     snprintf(stock, sizeof(stock), "%s.stock-levels", prefix);
@@ -177,6 +240,7 @@ static double run_invsyncd(const char *invsyncd, const char *brokers, const char
     const char *kv[] = {"group.id", group, NULL};
     rd_kafka_t *probe = client(RD_KAFKA_CONSUMER, brokers, kv);
     int restored = 0;
+    cpu_mark m_ready = {0};
     int64_t t_ready = 0, t_done = 0, deadline = (inv_now_ns() / 1000000) + WAIT_MS_MAX;
     char buf[65536];
     size_t used = 0;
@@ -194,7 +258,10 @@ static double run_invsyncd(const char *invsyncd, const char *brokers, const char
             }
             used = strlen(line);
             memmove(buf, line, used);
-            if (restored >= PARTITIONS && t_ready == 0) t_ready = (inv_now_ns() / 1000000);
+            if (restored >= PARTITIONS && t_ready == 0) {
+                t_ready = (inv_now_ns() / 1000000);
+                m_ready = cpu_mark_now(pid);
+            }
         }
         if (t_ready == 0) {
             usleep(2000);
@@ -205,7 +272,10 @@ static double run_invsyncd(const char *invsyncd, const char *brokers, const char
         if (rd_kafka_committed(probe, l, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
             int at_end = 0;
             for (int p = 0; p < PARTITIONS; p++) at_end += l->elems[p].offset >= hi[p];
-            if (at_end == PARTITIONS) t_done = (inv_now_ns() / 1000000);
+            if (at_end == PARTITIONS) {
+                t_done = (inv_now_ns() / 1000000);
+                *cpu = cpu_between(m_ready, cpu_mark_now(pid));
+            }
         }
         rd_kafka_topic_partition_list_destroy(l);
         usleep(10000);
@@ -213,6 +283,27 @@ static double run_invsyncd(const char *invsyncd, const char *brokers, const char
     kill(pid, SIGTERM);
     int st = 0;
     waitpid(pid, &st, 0);
+    /* The rest of its log: the stats line it writes on the way out. */
+    *records = -1;
+    for (;;) {
+        ssize_t r = read(pipefd[0], buf + used, sizeof(buf) - 1 - used);
+        if (r > 0) used += (size_t)r;
+        buf[used] = '\0';
+        const char *at = strstr(buf, " stats: ");
+        unsigned long long msgs, evs, batches, recs;
+        if (at != NULL && strchr(at, '\n') != NULL) {
+            if (sscanf(at, " stats: %llu messages, %llu events applied in %llu batches, %llu",
+                       &msgs, &evs, &batches, &recs) == 4)
+                *records = (long)recs;
+            break;
+        }
+        char *nl = strrchr(buf, '\n');
+        if (nl != NULL) { /* keep only the unfinished line */
+            used = strlen(nl + 1);
+            memmove(buf, nl + 1, used + 1);
+        }
+        if (r <= 0 || used >= sizeof(buf) - 1) break;
+    }
     close(pipefd[0]);
     rd_kafka_destroy(probe);
     if (t_done == 0) die("invsyncd", "did not commit the whole input in time");
@@ -272,8 +363,9 @@ int main(int argc, char **argv) {
     if (n == 0) n = 2000000;
     printf("bench-e2e: broker %s (%s), %ld events over %ld keys, %d partitions\n", brokers,
            mc ? "in-process librdkafka mock cluster" : "real Kafka", n, keys, PARTITIONS);
-    printf("%-8s %-8s %14s %14s %14s %8s\n", "broker", "workers", "produce/s", "bare drain/s",
-           "invsyncd/s", "ratio");
+    printf("%-6s %-7s %10s %12s %12s %6s | %-17s | %-17s %9s %7s\n", "broker", "workers",
+           "produce/s", "bare drain/s", "invsyncd/s", "ratio", "bare: busy, idle",
+           "invsyncd: busy, idle", "us/event", "rec/ev");
     char wl[64];
     snprintf(wl, sizeof(wl), "%s", workers_list);
     for (char *tok = strtok(wl, ","); tok; tok = strtok(NULL, ",")) {
@@ -288,10 +380,16 @@ int main(int argc, char **argv) {
         rd_kafka_t *q = client(RD_KAFKA_PRODUCER, brokers, NULL);
         high_watermarks(q, canon, hi);
         rd_kafka_destroy(q);
-        double bare = bare_consume(brokers, canon, n);
-        double inv = run_invsyncd(invsyncd, brokers, prefix, w, n, hi);
-        printf("%-8s %-8d %14.0f %14.0f %14.0f %7.0f%%\n", mc ? "mock" : "kafka", w, prod, bare,
-               inv, 100.0 * inv / bare);
+        cpu_window cb, ci;
+        long records;
+        double bare = bare_consume(brokers, canon, n, &cb);
+        double inv = run_invsyncd(invsyncd, brokers, prefix, w, n, hi, &ci, &records);
+        printf("%-6s %-7d %10.0f %12.0f %12.0f %5.0f%% | %4.2f cores, %3.0f%% | %4.2f cores, %3.0f%% "
+               "%9.2f %7.2f\n",
+               mc ? "mock" : "kafka", w, prod, bare, inv, 100.0 * inv / bare, cb.machine_cores,
+               100.0 * cb.idle_share, ci.machine_cores, 100.0 * ci.idle_share,
+               1e6 * ci.proc_cores * ci.secs / (double)n,
+               records < 0 ? -1.0 : (double)records / (double)n);
         fflush(stdout);
     }
     printf("command: build/bench-e2e");
