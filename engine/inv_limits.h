@@ -58,7 +58,16 @@
 #define INV_DLQ_SCAN_CHUNK          1024   /* DLQ records read per step of the recovery scan */
 #define INV_DLQ_SCAN_RECORDS_MAX    (1u << 20) /* DLQ records the recovery scan reads at most */
 #define INV_PRODUCE_RETRY_MS_MAX    600000 /* a DLQ write waits this long for queue space */
+/* Fetch waker (io/fetch_waker.h): a worker whose queue held at least HIGH
+ * messages since its last poke pokes once the queue is under LOW. HIGH is
+ * reached before the default 64 MiB queue bound for events up to 2 KiB;
+ * LOW is ~16 ms of work at 1M events/s, so the next fetch arrives before the
+ * queue is empty (a LOW of 4096 measured worse with two workers). */
+#define INV_FETCH_WAKE_HIGH_MSGS    32768
+#define INV_FETCH_WAKE_LOW_MSGS     16384
+#define INV_FETCH_WAKE_TIMEOUT_MS   1000   /* the waker's ListOffsets request */
 
+_Static_assert(INV_FETCH_WAKE_LOW_MSGS < INV_FETCH_WAKE_HIGH_MSGS, "wake hysteresis");
 _Static_assert(INV_KEY_LEN_MAX <= 255, "key length must fit a uint8_t");
 _Static_assert(INV_EVENT_ID_LEN_MAX <= 65535, "event id length must fit a uint16_t");
 _Static_assert(INV_PREFETCH_DEPTH <= INV_BATCH_EVENTS_MAX, "pipeline deeper than a batch");

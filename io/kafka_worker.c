@@ -121,6 +121,7 @@ struct inv_kworker {
     bool flush_blocked; /* a flush is waiting for producer queue space */
     int fatal;          /* error to return from pull */
     int64_t next_debug_ns;
+    size_t queue_high; /* deepest queue seen since the last fetch waker poke */
 
     inv_kworker_stats stats; /* written by the worker, relaxed atomics */
 };
@@ -726,6 +727,24 @@ static void take_message(inv_kworker *w, rd_kafka_message_t *m, inv_event *event
         ps->next_offset = m->offset + 1;
 }
 
+/* Worker thread. After a backlog deep enough that librdkafka may have stopped
+ * fetching (fetch_waker.h), pokes the waker with the owned partitions once
+ * the queue runs low, so the next fetch is on its way before it is empty. */
+static void poke_fetcher_if_drained(inv_kworker *w) {
+    if (w->prm.waker == NULL) return;
+    size_t len = rd_kafka_queue_length(w->queue);
+    if (len > w->queue_high) w->queue_high = len;
+    if (w->queue_high < INV_FETCH_WAKE_HIGH_MSGS || len >= INV_FETCH_WAKE_LOW_MSGS) return;
+    int32_t owned[INV_PARTITIONS_MAX];
+    size_t n = 0;
+    for (int32_t p = (int32_t)w->prm.index; p < w->prm.partitions;
+         p += (int32_t)engine_worker_count(w->prm.engine))
+        if (w->parts[p].active && !w->parts[p].broken) owned[n++] = p;
+    fetch_waker_poke(w->prm.waker, owned, n);
+    w->queue_high = 0;
+    STAT_ADD(w->stats.fetch_pokes, 1);
+}
+
 static int kw_pull(void *ctx, inv_event *events, size_t max, int timeout_ms) {
     inv_kworker *w = ctx;
     release_batch(w);
@@ -755,6 +774,7 @@ static int kw_pull(void *ctx, inv_event *events, size_t max, int timeout_ms) {
                   w->prm.index, w->stats.messages, w->stats.stock_records,
                   (double)w->stats.consume_wait_ns / 1e9, rd_kafka_outq_len(w->producer));
     }
+    poke_fetcher_if_drained(w);
     ssize_t n = rd_kafka_consume_batch_queue(w->queue, timeout_ms, w->msgs, max);
     STAT_ADD(w->stats.consume_wait_ns, (uint64_t)(inv_now_ns() - t0));
     if (n <= 0) {
@@ -1022,6 +1042,7 @@ void kworker_get_stats(const inv_kworker *w, inv_kworker_stats *out) {
     out->restored_keys = __atomic_load_n(&s->restored_keys, __ATOMIC_RELAXED);
     out->flush_stalls = __atomic_load_n(&s->flush_stalls, __ATOMIC_RELAXED);
     out->consume_wait_ns = __atomic_load_n(&s->consume_wait_ns, __ATOMIC_RELAXED);
+    out->fetch_pokes = __atomic_load_n(&s->fetch_pokes, __ATOMIC_RELAXED);
     out->polls_empty = __atomic_load_n(&s->polls_empty, __ATOMIC_RELAXED);
     out->partitions_active = __atomic_load_n(&s->partitions_active, __ATOMIC_RELAXED);
     out->partitions_broken = __atomic_load_n(&s->partitions_broken, __ATOMIC_RELAXED);

@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "fetch_waker.h"
 
 typedef struct inv_kworker inv_kworker;
 
@@ -37,6 +38,7 @@ typedef struct inv_kworker_params {
     uint32_t index;               /* engine worker index */
     inv_engine *engine;           /* outlives the kworker */
     rd_kafka_t *consumer;         /* the group consumer; outlives the kworker */
+    inv_fetch_waker *waker;       /* NULL: none; outlives the kworker's pulls */
     const rd_kafka_conf_t *base;  /* bootstrap.servers and callbacks (duplicated) */
     const inv_config *cfg;        /* pass-through properties, applied over invsync's defaults */
     const char *topic_canonical;  /* copied */
@@ -56,6 +58,7 @@ typedef struct inv_kworker_stats {
     uint64_t restored_keys;     /* aggregates restored from the changelog */
     uint64_t flush_stalls;      /* pulls that waited for producer queue space or acks */
     uint64_t consume_wait_ns;   /* time spent waiting in the consumer queue */
+    uint64_t fetch_pokes;       /* fetch waker pokes: the queue drained after a deep backlog */
     uint64_t polls_empty;       /* consumer polls that returned no message (an idle worker
                                    makes about one per flush interval or pull timeout) */
     uint32_t partitions_active; /* assigned and restored */

@@ -40,6 +40,7 @@ typedef struct svc {
     inv_embedded_kafka *embedded;
     rd_kafka_conf_t *base; /* bootstrap + pass-through properties */
     rd_kafka_t *consumer;
+    inv_fetch_waker *waker; /* wakes the consumer's fetcher after a drained backlog */
     inv_engine *engine;
     int32_t partitions;
     inv_kworker *workers[INV_WORKERS_MAX];
@@ -322,10 +323,13 @@ static int start_engine_and_workers(svc *s, char *errstr, size_t errstr_len) {
         return -EINVAL;
     }
     rd_kafka_poll_set_consumer(s->consumer);
+    rc = fetch_waker_start(&s->waker, s->consumer, c->topic_canonical, errstr, errstr_len);
+    if (rc != 0) return rc;
 
     inv_worker_input inputs[INV_WORKERS_MAX];
     for (uint32_t i = 0; i < c->workers; i++) {
         inv_kworker_params prm = {.index = i, .engine = s->engine, .consumer = s->consumer,
+                                  .waker = s->waker,
                                   .base = s->base, .cfg = c, .topic_canonical = c->topic_canonical,
                                   .topic_stock_levels = c->topic_stock_levels,
                                   .topic_dlq = c->topic_dlq, .partitions = s->partitions,
@@ -381,6 +385,7 @@ static void maybe_write_bootstrap(svc *s) {
 
 static void log_stats(svc *s) {
     uint64_t msgs = 0, dlq = 0, stock = 0, skipped = 0, stalls = 0, wait_ns = 0, empty = 0;
+    uint64_t pokes = 0;
     uint32_t active = 0, broken = 0;
     for (uint32_t w = 0; w < s->workers_count; w++) {
         inv_kworker_stats ks;
@@ -392,6 +397,7 @@ static void log_stats(svc *s) {
         stalls += ks.flush_stalls;
         wait_ns += ks.consume_wait_ns;
         empty += ks.polls_empty;
+        pokes += ks.fetch_pokes;
         active += ks.partitions_active;
         broken += ks.partitions_broken;
     }
@@ -405,9 +411,10 @@ static void log_stats(svc *s) {
     log_info("stats: %" PRIu64 " messages, %" PRIu64 " events applied in %" PRIu64
              " batches, %" PRIu64 " stock-level records, %" PRIu64
              " DLQ records (%" PRIu64 " already there), %u partitions active, %u stopped; "
-             "%" PRIu64 " flush stalls, %.1f s waiting for input, %" PRIu64 " empty polls",
+             "%" PRIu64 " flush stalls, %.1f s waiting for input, %" PRIu64 " empty polls, "
+             "%" PRIu64 " fetcher pokes (%" PRIu64 " requests)",
              msgs, events, batches, stock, dlq, skipped, active, broken, stalls,
-             (double)wait_ns / 1e9, empty);
+             (double)wait_ns / 1e9, empty, pokes, fetch_waker_requests(s->waker));
 }
 
 static bool worker_failed(svc *s) {
@@ -452,6 +459,7 @@ static int shutdown_all(svc *s) {
         int e = engine_wait(s->engine);
         if (e != 0 && e != -ECANCELED) rc = e;
     }
+    fetch_waker_stop(s->waker); /* after the workers, its only pokers, ended */
     for (uint32_t w = 0; w < s->workers_count; w++) kworker_destroy(s->workers[w]);
     if (close_consumer) rd_kafka_destroy(s->consumer);
     else if (s->consumer) log_info("stopped before the first assignment: nothing to commit");
