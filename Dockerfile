@@ -4,7 +4,7 @@
 FROM debian:bookworm-slim AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         build-essential pkg-config librdkafka-dev liburcu-dev libxxhash-dev libzstd-dev \
-        libjansson-dev libmicrohttpd-dev \
+        libjansson-dev libmicrohttpd-dev libmimalloc-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -16,7 +16,7 @@ RUN make -j"$(nproc)" build/invsyncd
 
 FROM debian:bookworm-slim
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        librdkafka1 liburcu8 libxxhash0 libzstd1 libjansson4 libmicrohttpd12 kcat \
+        librdkafka1 liburcu8 libxxhash0 libzstd1 libjansson4 libmicrohttpd12 libmimalloc2.0 kcat \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /var/lib/invsync --create-home invsync \
     && install -d -o invsync -g invsync /var/lib/invsync/data

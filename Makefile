@@ -30,6 +30,17 @@ else
   LTOFLAGS :=
 endif
 
+# The service's malloc: mimalloc in the plain build. librdkafka allocates and
+# frees a few blocks per message on several threads; mimalloc cut invsyncd's
+# CPU per event by 5-13 % against glibc's malloc (README, "The Kafka pipeline").
+# Sanitizer builds keep their own allocator. --no-as-needed: invsyncd names no
+# mimalloc symbol, yet the library must load to take over malloc.
+ifeq ($(SAN),)
+  ALLOC_LDLIBS := -Wl,--push-state,--no-as-needed -lmimalloc -Wl,--pop-state
+else
+  ALLOC_LDLIBS :=
+endif
+
 ifeq ($(SAN),asan)
   SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -DINV_DEBUG
 else ifeq ($(SAN),tsan)
@@ -88,7 +99,7 @@ $(IO_LIB): $(IO_OBJ)
 
 $(BUILD)/invsyncd: $(BUILD)/obj/io/invsyncd.o $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(IO_LDLIBS) $(LDLIBS_BASE)
+	$(CC) $(LDFLAGS) -o $@ $< $(ALLOC_LDLIBS) $(LIBS) $(IO_LDLIBS) $(LDLIBS_BASE)
 
 $(BUILD)/invsync-mock-kafka: $(BUILD)/obj/tools/mock_kafka.o $(LIBS)
 	@mkdir -p $(dir $@)
@@ -150,13 +161,15 @@ fuzz-run: fuzz
 # or the cluster named by KAFKA_BOOTSTRAP. A real broker that cannot start
 # fails the run; it is never skipped.
 INTEGRATION_ARGS ?=
+# The plain build must run on mimalloc (ALLOC_LDLIBS); the cases check its start-up line.
+INTEGRATION_ALLOC := $(if $(SAN),,--expect-allocator mimalloc)
 test-integration: test-integration-mock test-integration-kafka
 
 test-integration-mock: $(BUILD)/invsyncd $(BUILD)/invsync-mock-kafka
-	bash tests/integration/run.sh mock $(INTEGRATION_ARGS)
+	bash tests/integration/run.sh mock $(INTEGRATION_ALLOC) $(INTEGRATION_ARGS)
 
 test-integration-kafka: $(BUILD)/invsyncd
-	bash tests/integration/run.sh kafka $(INTEGRATION_ARGS)
+	bash tests/integration/run.sh kafka $(INTEGRATION_ALLOC) $(INTEGRATION_ARGS)
 
 # make run: build, then invsyncd on its embedded Kafka fed with the bundled sample.
 run: deps

@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(
     build-essential pkg-config
     librdkafka-dev liburcu-dev libxxhash-dev libzstd-dev libcmocka-dev libmicrohttpd-dev
-    libjansson-dev kcat maven openjdk-17-jre-headless
+    libjansson-dev libmimalloc-dev kcat maven openjdk-17-jre-headless
     clang libclang-rt-14-dev
 )
 

@@ -446,13 +446,33 @@ def wait_in_group(case, svc, timeout=30):
 EMPTY_POLLS_PER_WORKER_SECOND_MAX = 200
 
 
-def check_idle_polls(case, svc, uptime):
-    """The stats line of svc's last run: its workers did not poll in a busy loop."""
+def last_run_log(svc):
+    """The log text of svc's last run."""
     try:
         with open(svc.log_path, "rb") as f:
-            text = f.read().decode(errors="replace").rsplit("\n=== start #", 1)[-1]
+            return f.read().decode(errors="replace").rsplit("\n=== start #", 1)[-1]
     except OSError as e:
         raise CaseFailed("%s: cannot read the log: %s" % (svc.name, e))
+
+
+def check_allocator(case, svc):
+    """With --expect-allocator NAME: svc's start-up line names that allocator (the plain build
+    links mimalloc; a link flag that quietly stopped loading it would show here)."""
+    want = svc.args.expect_allocator
+    if not want:
+        return
+    m = re.search(r"invsyncd \S+ starting \(pid \d+, ([^)]*)\)", last_run_log(svc))
+    if not m:
+        raise CaseFailed("%s: no start-up line naming the allocator; tail:\n%s"
+                         % (svc.name, svc.tail()))
+    log(case, "%s: allocator %s" % (svc.name, m.group(1)))
+    if not m.group(1).startswith(want):
+        raise CaseFailed("%s: runs with %s, want %s" % (svc.name, m.group(1), want))
+
+
+def check_idle_polls(case, svc, uptime):
+    """The stats line of svc's last run: its workers did not poll in a busy loop."""
+    text = last_run_log(svc)
     m = re.findall(r"stats: .* (\d+) empty polls", text)
     if not m:
         raise CaseFailed("%s: no stats line with empty polls in the log; tail:\n%s"
@@ -482,6 +502,7 @@ def final_check(case, exp, broker, variants, services):
                              % (s.name, rc, s.tail()))
         log(case, "%s exited 0 after %.1f s" % (s.name, time.monotonic() - t))
         check_idle_polls(case, s, uptime)
+        check_allocator(case, s)
     ok, lines, progress = check_state(exp, broker, variants, final=True)
     if not ok:
         raise CaseFailed("after shutdown the topics differ from the model: %s\n%s"
@@ -970,6 +991,8 @@ def main():
                          "the broker default minimum)")
     ap.add_argument("--invsyncd-arg", action="append", default=[],
                     help="extra argument for every invsyncd (repeatable)")
+    ap.add_argument("--expect-allocator", default="",
+                    help="fail unless invsyncd's start-up line names this allocator (mimalloc)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory on success")
     args = ap.parse_args()
     args.invsyncd = os.path.abspath(args.invsyncd)
