@@ -311,14 +311,18 @@ static bool flush_partition(inv_kworker *w, int32_t p) {
     return true;
 }
 
+/* Every partition worker w may own: p % W == w's index. */
+#define FOR_EACH_OWNED(w, p)                                                                       \
+    for (int32_t p = (int32_t)(w)->prm.index; p < (w)->prm.partitions;                             \
+         p += (int32_t)engine_worker_count((w)->prm.engine))
+
 /* Worker thread. Flushes every owned partition when the interval is up or a
  * flush is still in progress. Sets flush_blocked while one cannot finish. */
 static void flush_due(inv_kworker *w) {
     int64_t now = inv_now_ns();
     if (!w->flush_blocked && now < w->next_flush_ns) return;
     bool all = true;
-    for (int32_t p = (int32_t)w->prm.index; p < w->prm.partitions;
-         p += (int32_t)engine_worker_count(w->prm.engine))
+    FOR_EACH_OWNED(w, p)
         if (!flush_partition(w, p)) all = false;
     w->flush_blocked = !all;
     if (all) w->next_flush_ns = now + (int64_t)w->prm.flush_interval_ms * 1000000;
@@ -737,8 +741,7 @@ static void poke_fetcher_if_drained(inv_kworker *w) {
     if (w->queue_high < INV_FETCH_WAKE_HIGH_MSGS || len >= INV_FETCH_WAKE_LOW_MSGS) return;
     int32_t owned[INV_PARTITIONS_MAX];
     size_t n = 0;
-    for (int32_t p = (int32_t)w->prm.index; p < w->prm.partitions;
-         p += (int32_t)engine_worker_count(w->prm.engine))
+    FOR_EACH_OWNED(w, p)
         if (w->parts[p].active && !w->parts[p].broken) owned[n++] = p;
     fetch_waker_poke(w->prm.waker, owned, n);
     w->queue_high = 0;

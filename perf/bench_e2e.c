@@ -209,7 +209,6 @@ static double bare_consume(const char *brokers, const char *topic, long n, cpu_w
 /* Runs invsyncd on the topics; returns events/s from "all restored" to
  * "committed offsets at the end of every partition". */
 static const char *extra_x[8]; /* --x=NAME=VALUE: passed to invsyncd as -X */
-static const char *g_invsyncd = "build/invsyncd"; /* --invsyncd=PATH */
 static int extra_x_count;
 
 static double run_invsyncd(const char *invsyncd, const char *brokers, const char *prefix,
@@ -340,8 +339,8 @@ static void create_topics(rd_kafka_mock_cluster_t *mc, const char *brokers, cons
 
 /* One row: fresh topics, n events produced, the bare drain, then invsyncd
  * with w workers; prints the figures under label. */
-static void run_row(rd_kafka_mock_cluster_t *mc, const char *brokers, const char *label, int w,
-                    long n, long keys) {
+static void run_row(rd_kafka_mock_cluster_t *mc, const char *brokers, const char *invsyncd,
+                    const char *label, int w, long n, long keys) {
     char prefix[128];
     static int row;
     snprintf(prefix, sizeof(prefix), "bench-e2e-%d-%ld-%d-w%d", (int)getpid(), (long)time(NULL),
@@ -357,7 +356,7 @@ static void run_row(rd_kafka_mock_cluster_t *mc, const char *brokers, const char
     cpu_window cb, ci;
     long records;
     double bare = bare_consume(brokers, canon, n, &cb);
-    double inv = run_invsyncd(g_invsyncd, brokers, prefix, w, n, hi, &ci, &records);
+    double inv = run_invsyncd(invsyncd, brokers, prefix, w, n, hi, &ci, &records);
     printf("%-6s %-7d %10.0f %12.0f %12.0f %5.0f%% | %4.2f cores, %3.0f%% | %4.2f cores, %3.0f%% "
            "%9.2f %7.2f\n",
            label, w, prod, bare, inv, 100.0 * inv / bare, cb.machine_cores, 100.0 * cb.idle_share,
@@ -367,7 +366,7 @@ static void run_row(rd_kafka_mock_cluster_t *mc, const char *brokers, const char
 }
 
 int main(int argc, char **argv) {
-    const char *brokers = NULL, *workers_list = "1,2";
+    const char *brokers = NULL, *invsyncd = "build/invsyncd", *workers_list = "1,2";
     long n = 0, keys = 100000;
     int warmup = -1; /* -1: 2 rounds on a real broker, none on the mock */
     for (int i = 1; i < argc; i++) {
@@ -375,7 +374,7 @@ int main(int argc, char **argv) {
         else if (!strncmp(argv[i], "--events=", 9)) n = atol(argv[i] + 9);
         else if (!strncmp(argv[i], "--keys=", 7)) keys = atol(argv[i] + 7);
         else if (!strncmp(argv[i], "--workers=", 10)) workers_list = argv[i] + 10;
-        else if (!strncmp(argv[i], "--invsyncd=", 11)) g_invsyncd = argv[i] + 11;
+        else if (!strncmp(argv[i], "--invsyncd=", 11)) invsyncd = argv[i] + 11;
         else if (!strncmp(argv[i], "--warmup=", 9)) warmup = atoi(argv[i] + 9);
         else if (!strncmp(argv[i], "--x=", 4) && extra_x_count < 8) extra_x[extra_x_count++] = argv[i] + 4;
         else {
@@ -407,9 +406,9 @@ int main(int argc, char **argv) {
     snprintf(wl, sizeof(wl), "%s", workers_list);
     if (warmup < 0) warmup = mc ? 0 : 2;
     int first = atoi(wl);
-    for (int i = 0; i < warmup && first > 0; i++) run_row(mc, brokers, "warmup", first, n, keys);
+    for (int i = 0; i < warmup && first > 0; i++) run_row(mc, brokers, invsyncd, "warmup", first, n, keys);
     for (char *tok = strtok(wl, ","); tok; tok = strtok(NULL, ","))
-        run_row(mc, brokers, mc ? "mock" : "kafka", atoi(tok), n, keys);
+        run_row(mc, brokers, invsyncd, mc ? "mock" : "kafka", atoi(tok), n, keys);
     printf("command: build/bench-e2e");
     for (int i = 1; i < argc; i++) printf(" %s", argv[i]);
     printf("\n");

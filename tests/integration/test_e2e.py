@@ -210,15 +210,20 @@ class Service:
             self.proc.wait()
         self.logf.close()
 
+    def last_run_log(self):
+        """The log text of this identity's last run, or None when it cannot be read."""
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace").rsplit("\n=== start #", 1)[-1]
+        except OSError:
+            return None
+
     def owned(self):
         """Partitions this incarnation owns as its log says ("partition N assigned" minus
         "partition N: revoked/lost"), or None when the log has no such lines yet."""
-        try:
-            with open(self.log_path, "rb") as f:
-                text = f.read().decode(errors="replace")
-        except OSError:
+        text = self.last_run_log()
+        if text is None:
             return None
-        text = text.rsplit("\n=== start #", 1)[-1]
         owned, seen = set(), False
         for m in re.finditer(r"partition (\d+)(?: assigned|: (revoked|lost))", text):
             seen = True
@@ -447,12 +452,11 @@ EMPTY_POLLS_PER_WORKER_SECOND_MAX = 200
 
 
 def last_run_log(svc):
-    """The log text of svc's last run."""
-    try:
-        with open(svc.log_path, "rb") as f:
-            return f.read().decode(errors="replace").rsplit("\n=== start #", 1)[-1]
-    except OSError as e:
-        raise CaseFailed("%s: cannot read the log: %s" % (svc.name, e))
+    """The log text of svc's last run; a case failure when it cannot be read."""
+    text = svc.last_run_log()
+    if text is None:
+        raise CaseFailed("%s: cannot read the log %s" % (svc.name, svc.log_path))
+    return text
 
 
 def check_allocator(case, svc):
