@@ -955,6 +955,8 @@ static const cfg_owned cfg_owned_props[] = {
     {"enable.auto.offset.store",
      "exactly-once depends on it: offsets are stored after a flush is acked"},
     {"enable.idempotence", "exactly-once depends on it"},
+    {"delivery.report.only.error",
+     "exactly-once depends on it: acknowledgements are learned from the producer's queue"},
     {"partitioner", "exactly-once depends on it: murmur2_random, as Java producers use"},
 };
 

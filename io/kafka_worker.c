@@ -3,17 +3,29 @@
  * Per owned partition the worker keeps a ring of flush epochs. The last entry
  * is always the open epoch: every record produced (stock level or DLQ) counts
  * in it. Closing it (end of a flush) records the input position reached, the
- * offset of the next message to consume; a delivery report decrements the
- * epoch the record was counted in, found from the record's opaque tag
- * (partition << 48 | epoch sequence number). When the oldest closed epochs
- * reach zero outstanding records their position is stored for commit, in
- * order. Epoch sequence numbers never restart, so a delivery report of a
- * partition's earlier ownership cannot touch the current one.
+ * offset of the next message to consume. Once every record of the oldest
+ * closed epochs is acknowledged their position is stored for commit, in order.
+ *
+ * Acknowledgements are counted off the worker thread: the producer runs with
+ * delivery.report.only.error, so a successful record sends no report back to
+ * the worker (no report op to queue, serve, match and free: that was about an
+ * eighth of the worker's instructions). Instead an on_acknowledgement
+ * interceptor, on the producer's broker thread, decrements the atomic counter
+ * of the epoch the record was counted in, found from the record's opaque tag
+ * (partition << 48 | epoch sequence number; the epoch's slot in the ring is
+ * its sequence number mod INV_FLUSH_EPOCHS_MAX). Only a success decrements:
+ * a failed record keeps its epoch open for ever, and its report (failures are
+ * still reported) breaks the partition on the worker thread. The worker reads
+ * the counters whenever it serves its producer. Epoch sequence numbers never
+ * restart, so a report of a partition's earlier ownership cannot touch the
+ * current one, and a slot is reused only once every record counted in it is
+ * resolved.
  *
  * Records of p still in the producer when p is lost or revoked without its
- * acks are not forgotten: ps->inflight counts p's unacknowledged records of
- * every ownership, and a later ASSIGN of p waits for it to reach zero before
- * it reads the changelog and scans the DLQ. Otherwise a late DLQ record of the
+ * acks are not forgotten: ps->inflight counts p's unresolved records of every
+ * ownership (the interceptor takes off successes, the failure report
+ * failures), and a later ASSIGN of p waits for it to reach zero before it
+ * reads the changelog and scans the DLQ. Otherwise a late DLQ record of the
  * earlier ownership would land after the scan, miss it, and be written a
  * second time by the replay (and a late stock level would be read back by
  * nobody). A new owner in another process cannot wait for them: see the
@@ -52,9 +64,17 @@
 _Static_assert(INV_PARTITIONS_MAX <= (1 << (64 - TAG_SEQ_BITS)), "partition fits the tag");
 
 typedef struct kw_epoch {
-    int64_t position;     /* input offset to commit once acked; -1 while open */
-    uint32_t outstanding; /* records produced in it and not yet acknowledged */
+    int64_t position; /* input offset to commit once acked; -1 while open */
 } kw_epoch;
+
+/* Partition p's acknowledgement counters, shared with the producer's broker
+ * threads (kw_on_ack); atomics. Kept apart from kw_part, which the worker
+ * resets whole between ownerships while late acks of the old one may still
+ * come in. */
+typedef struct kw_acks {
+    uint32_t inflight; /* records of p, any ownership, not yet acknowledged or reported failed */
+    uint32_t pending[INV_FLUSH_EPOCHS_MAX]; /* per epoch slot: records not yet acknowledged */
+} kw_acks;
 
 typedef struct kw_part {
     bool active;           /* restored and consuming */
@@ -62,24 +82,23 @@ typedef struct kw_part {
     int64_t next_offset;   /* the next input offset to process */
     int64_t resume_offset; /* committed offset at assignment: below it, nothing is new */
     int64_t closed_position; /* position of the newest closed epoch */
-    kw_epoch epochs[INV_FLUSH_EPOCHS_MAX];
-    uint32_t ep_head;  /* ring index of the oldest epoch */
-    uint32_t ep_count; /* epochs in the ring, >= 1 while active */
-    uint64_t ep_seq_head; /* sequence number of epochs[ep_head] */
+    kw_epoch epochs[INV_FLUSH_EPOCHS_MAX]; /* epoch seq is in slot seq % INV_FLUSH_EPOCHS_MAX */
+    uint32_t ep_count;    /* epochs in the ring, >= 1 while active */
+    uint64_t ep_seq_head; /* sequence number of the oldest epoch */
     int64_t *dlq_done;     /* sorted source offsets >= resume_offset already in the DLQ */
     size_t dlq_done_count;
     uint64_t seq_next; /* first epoch number of the next ownership: tags never repeat */
-    uint32_t inflight; /* records produced for p, any ownership, not yet reported */
     int fenced;        /* atomic, set by the control thread: given up, produce nothing more */
 } kw_part;
 
 /* Worker thread. A fresh kw_part for p's next ownership, keeping the only
  * state that outlives one: the epoch numbering (seq_next, so delivery
- * reports of the old ownership cannot match the new one) and the count of
- * p's records still unreported. Both resets (assign, revoke) go through
- * here, so a field that must survive an ownership is kept in one place. */
-static kw_part part_next_ownership(const kw_part *ps, uint64_t seq_next) {
-    return (kw_part){.seq_next = seq_next, .inflight = ps->inflight};
+ * reports of the old ownership cannot match the new one; the count of p's
+ * unresolved records lives in kw_acks). Both resets (assign, revoke) go
+ * through here, so a field that must survive an ownership is kept in one
+ * place. */
+static kw_part part_next_ownership(uint64_t seq_next) {
+    return (kw_part){.seq_next = seq_next};
 }
 
 typedef enum kw_cmd_kind { KW_CMD_ASSIGN = 1, KW_CMD_REVOKE, KW_CMD_LOST } kw_cmd_kind;
@@ -99,6 +118,7 @@ struct inv_kworker {
     rd_kafka_t *restorer; /* assign-only consumer for changelog and DLQ reads */
     rd_kafka_topic_t *rkt_stock, *rkt_dlq;
     kw_part *parts; /* [prm.partitions] */
+    kw_acks *acks;  /* [prm.partitions], shared with the producer's threads */
 
     /* Commands, control thread -> worker. */
     pthread_mutex_t lock;
@@ -130,9 +150,19 @@ struct inv_kworker {
 
 /* --- epochs (worker thread) ------------------------------------------------ */
 
+/* Every partition worker w may own: p % W == w's index. */
+#define FOR_EACH_OWNED(w, p)                                                                       \
+    for (int32_t p = (int32_t)(w)->prm.index; p < (w)->prm.partitions;                             \
+         p += (int32_t)engine_worker_count((w)->prm.engine))
+
+
+static uint32_t epoch_slot(uint64_t seq) {
+    return (uint32_t)(seq % INV_FLUSH_EPOCHS_MAX);
+}
+
 static kw_epoch *epoch_at(kw_part *ps, uint32_t i) {
     inv_debug_assert(i < ps->ep_count);
-    return &ps->epochs[(ps->ep_head + i) % INV_FLUSH_EPOCHS_MAX];
+    return &ps->epochs[epoch_slot(ps->ep_seq_head + i)];
 }
 
 static kw_epoch *epoch_open(kw_part *ps) {
@@ -142,10 +172,38 @@ static kw_epoch *epoch_open(kw_part *ps) {
     return e;
 }
 
+static uint64_t epoch_open_seq(const kw_part *ps) {
+    return ps->ep_seq_head + ps->ep_count - 1;
+}
+
 static uint64_t epoch_tag(const inv_kworker *w, const kw_part *ps) {
     int32_t p = (int32_t)(ps - w->parts);
-    uint64_t seq = ps->ep_seq_head + ps->ep_count - 1;
-    return ((uint64_t)p << TAG_SEQ_BITS) | (seq & TAG_SEQ_MASK);
+    return ((uint64_t)p << TAG_SEQ_BITS) | (epoch_open_seq(ps) & TAG_SEQ_MASK);
+}
+
+/* Worker thread. Records not yet acknowledged in epoch seq of p. */
+static uint32_t epoch_pending(const inv_kworker *w, int32_t p, uint64_t seq) {
+    return __atomic_load_n(&w->acks[p].pending[epoch_slot(seq)], __ATOMIC_ACQUIRE);
+}
+
+/* Worker thread. Counts n more (delta > 0, before producing them) or fewer
+ * (delta < 0: the producer refused them) records of p in its open epoch. */
+static void acks_expect(inv_kworker *w, kw_part *ps, int32_t p, int32_t delta) {
+    kw_acks *a = &w->acks[p];
+    uint32_t d = (uint32_t)delta; /* wraps: adding it subtracts -delta */
+    __atomic_add_fetch(&a->pending[epoch_slot(epoch_open_seq(ps))], d, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&a->inflight, d, __ATOMIC_RELAXED);
+}
+
+/* Worker thread. Makes the newest slot of p's ring an empty open epoch. Its
+ * counter may hold a failed record of an earlier ownership (never taken off);
+ * no late ack can still come for it: a slot is reused in an ownership only
+ * once its epoch is fully acknowledged, and an ASSIGN waits for every record
+ * of the previous ownership to resolve. */
+static void epoch_reset(inv_kworker *w, kw_part *ps, int32_t p) {
+    uint64_t seq = epoch_open_seq(ps);
+    ps->epochs[epoch_slot(seq)] = (kw_epoch){.position = -1};
+    __atomic_store_n(&w->acks[p].pending[epoch_slot(seq)], 0, __ATOMIC_RELAXED);
 }
 
 /* Worker thread. Stores the offset of every fully acknowledged closed epoch at
@@ -154,9 +212,8 @@ static void epochs_advance(inv_kworker *w, kw_part *ps, int32_t p) {
     int64_t store = -1;
     for (uint32_t i = 0; i < INV_FLUSH_EPOCHS_MAX && ps->ep_count > 1; i++) {
         kw_epoch *e = epoch_at(ps, 0);
-        if (e->position < 0 || e->outstanding > 0) break;
+        if (e->position < 0 || epoch_pending(w, p, ps->ep_seq_head) > 0) break;
         store = e->position;
-        ps->ep_head = (ps->ep_head + 1) % INV_FLUSH_EPOCHS_MAX;
         ps->ep_count--;
         ps->ep_seq_head++;
     }
@@ -180,9 +237,8 @@ static void epoch_close(inv_kworker *w, kw_part *ps, int32_t p) {
     inv_assert(ps->next_offset >= ps->closed_position);
     epoch_open(ps)->position = ps->next_offset;
     ps->closed_position = ps->next_offset;
-    kw_epoch *n = &ps->epochs[(ps->ep_head + ps->ep_count) % INV_FLUSH_EPOCHS_MAX];
-    *n = (kw_epoch){.position = -1, .outstanding = 0};
     ps->ep_count++;
+    epoch_reset(w, ps, p);
     STAT_ADD(w->stats.flushes, 1);
     epochs_advance(w, ps, p);
 }
@@ -202,30 +258,69 @@ static void part_break(inv_kworker *w, kw_part *ps, int32_t p, const char *why) 
     rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* Producer's delivery report, on the worker thread (it polls its producer). */
+/* Producer's broker threads: the on_acknowledgement interceptor, called for
+ * every record once it is acknowledged or has failed for good. A success is
+ * taken off its epoch's and its partition's counts; a failure is left counted
+ * (its epoch never completes) and reaches kw_dr_cb. Must not block or call
+ * librdkafka. Returns 0 always. */
+static rd_kafka_resp_err_t kw_on_ack(rd_kafka_t *rk, rd_kafka_message_t *m, void *opaque) {
+    (void)rk;
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) return RD_KAFKA_RESP_ERR_NO_ERROR;
+    inv_kworker *w = opaque;
+    uint64_t tag = (uint64_t)(uintptr_t)m->_private;
+    int32_t p = (int32_t)(tag >> TAG_SEQ_BITS);
+    inv_assert(p >= 0 && p < w->prm.partitions);
+    kw_acks *a = &w->acks[p];
+    __atomic_sub_fetch(&a->pending[epoch_slot(tag & TAG_SEQ_MASK)], 1, __ATOMIC_RELEASE);
+    __atomic_sub_fetch(&a->inflight, 1, __ATOMIC_RELEASE);
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* rd_kafka_new() of the producer (on_new interceptor): installs kw_on_ack.
+ * Returns its error code. */
+static rd_kafka_resp_err_t kw_on_new(rd_kafka_t *rk, const rd_kafka_conf_t *conf, void *opaque,
+                                     char *errstr, size_t errstr_size) {
+    (void)conf;
+    rd_kafka_resp_err_t err =
+        rd_kafka_interceptor_add_on_acknowledgement(rk, "invsync-acks", kw_on_ack, opaque);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        snprintf(errstr, errstr_size, "installing the acknowledgement counter: %s",
+                 rd_kafka_err2str(err));
+    return err;
+}
+
+/* Producer's delivery report, on the worker thread (it polls its producer).
+ * Only failures are reported (delivery.report.only.error): the record's
+ * partition stops, unless the record is of an earlier ownership of it. */
 static void kw_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     (void)rk;
     inv_kworker *w = opaque;
+    inv_assert(m->err != RD_KAFKA_RESP_ERR_NO_ERROR);
     uint64_t tag = (uint64_t)(uintptr_t)m->_private;
     int32_t p = (int32_t)(tag >> TAG_SEQ_BITS);
     uint64_t seq = tag & TAG_SEQ_MASK;
     inv_assert(p >= 0 && p < w->prm.partitions);
     kw_part *ps = &w->parts[p];
-    inv_assert(ps->inflight > 0);
-    ps->inflight--;
-    if (!ps->active || seq < ps->ep_seq_head || seq >= ps->ep_seq_head + ps->ep_count)
-        return; /* from an earlier ownership of p */
-    kw_epoch *e = epoch_at(ps, (uint32_t)(seq - ps->ep_seq_head));
-    inv_assert(e->outstanding > 0);
-    e->outstanding--;
-    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        char why[256];
-        snprintf(why, sizeof(why), "delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
+    inv_assert(__atomic_load_n(&w->acks[p].inflight, __ATOMIC_RELAXED) > 0);
+    __atomic_sub_fetch(&w->acks[p].inflight, 1, __ATOMIC_RELEASE);
+    STAT_ADD(w->stats.delivery_failures, 1);
+    if (!ps->active || seq < ps->ep_seq_head || seq >= ps->ep_seq_head + ps->ep_count) {
+        log_warn("partition %d: a record of its earlier ownership failed: %s", p,
                  rd_kafka_err2str(m->err));
-        part_break(w, ps, p, why);
         return;
     }
-    epochs_advance(w, ps, p);
+    char why[256];
+    snprintf(why, sizeof(why), "delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
+             rd_kafka_err2str(m->err));
+    part_break(w, ps, p, why);
+}
+
+/* Worker thread. Serves the producer's reports (failures) for up to
+ * timeout_ms, then stores the positions of the epochs acknowledged since. */
+static void serve_producer(inv_kworker *w, int timeout_ms) {
+    rd_kafka_poll(w->producer, timeout_ms);
+    FOR_EACH_OWNED(w, p)
+        if (w->parts[p].active) epochs_advance(w, &w->parts[p], p);
 }
 
 /* --- producing (worker thread) ---------------------------------------------- */
@@ -260,10 +355,10 @@ static int produce_batch(inv_kworker *w, kw_part *ps, int32_t p, size_t n) {
     inv_partition *part = engine_partition(w->prm.engine, p);
     uint64_t tag = epoch_tag(w, ps);
     for (size_t i = 0; i < n; i++) w->batch[i]._private = (void *)(uintptr_t)tag;
+    acks_expect(w, ps, p, (int32_t)n); /* before: an ack may come before the call returns */
     int ok = rd_kafka_produce_batch(w->rkt_stock, p, RD_KAFKA_MSG_F_COPY, w->batch, (int)n);
     inv_assert(ok >= 0 && (size_t)ok <= n);
-    epoch_open(ps)->outstanding += (uint32_t)ok;
-    ps->inflight += (uint32_t)ok;
+    if ((size_t)ok < n) acks_expect(w, ps, p, -(int32_t)(n - (size_t)ok));
     STAT_ADD(w->stats.stock_records, (uint64_t)ok);
     if ((size_t)ok == n) return 0;
     int rc = 0;
@@ -310,11 +405,6 @@ static bool flush_partition(inv_kworker *w, int32_t p) {
     if (ps->next_offset > ps->closed_position) epoch_close(w, ps, p);
     return true;
 }
-
-/* Every partition worker w may own: p % W == w's index. */
-#define FOR_EACH_OWNED(w, p)                                                                       \
-    for (int32_t p = (int32_t)(w)->prm.index; p < (w)->prm.partitions;                             \
-         p += (int32_t)engine_worker_count((w)->prm.engine))
 
 /* Worker thread. Flushes every owned partition when the interval is up or a
  * flush is still in progress. Sets flush_blocked while one cannot finish. */
@@ -363,17 +453,17 @@ static int dlq_send(inv_kworker *w, kw_part *ps, const rd_kafka_message_t *m, in
         rd_kafka_header_add(h, "invsync.source.offset", -1, off_s, -1);
         rd_kafka_header_add(h, "invsync.version", -1, INV_VERSION, -1);
         uint64_t tag = epoch_tag(w, ps);
+        acks_expect(w, ps, p, 1); /* before: an ack may come before the call returns */
         rd_kafka_resp_err_t err = rd_kafka_producev(
             w->producer, RD_KAFKA_V_RKT(w->rkt_dlq), RD_KAFKA_V_PARTITION(p),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(m->key, m->key_len),
             RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_HEADERS(h),
             RD_KAFKA_V_OPAQUE((void *)(uintptr_t)tag), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) { /* h is the producer's now */
-            epoch_open(ps)->outstanding++;
-            ps->inflight++;
             STAT_ADD(w->stats.dlq_records, 1);
             return 0;
         }
+        acks_expect(w, ps, p, -1);
         rd_kafka_headers_destroy(h);
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || inv_now_ns() > deadline) {
             char msg[256];
@@ -382,7 +472,7 @@ static int dlq_send(inv_kworker *w, kw_part *ps, const rd_kafka_message_t *m, in
             part_break(w, ps, p, msg);
             return -1;
         }
-        rd_kafka_poll(w->producer, 50); /* queue full: wait for deliveries */
+        serve_producer(w, 10); /* queue full: wait for deliveries (no report wakes it) */
     }
 }
 
@@ -556,26 +646,27 @@ static int dlq_scan(inv_kworker *w, int32_t p, kw_part *ps) {
 
 /* Worker thread. Waits until every record of p produced by an earlier
  * ownership is acknowledged or failed (see the file comment), serving the
- * producer's delivery reports meanwhile. Returns 0, or -EIO when none has
- * been reported for INV_RESTORE_IDLE_TIMEOUT_MS (the broker is unreachable:
- * the restore could not read anything either). */
-static int await_earlier_records(inv_kworker *w, int32_t p, const kw_part *ps) {
-    if (ps->inflight == 0) return 0;
-    uint32_t before = ps->inflight;
+ * producer's failure reports meanwhile. Returns 0, or -EIO when none has
+ * resolved for INV_RESTORE_IDLE_TIMEOUT_MS (the broker is unreachable: the
+ * restore could not read anything either). */
+static int await_earlier_records(inv_kworker *w, int32_t p) {
+    const uint32_t *inflight = &w->acks[p].inflight;
+    uint32_t before = __atomic_load_n(inflight, __ATOMIC_ACQUIRE);
+    if (before == 0) return 0;
     log_info("partition %d: waiting for %u records of its previous ownership to be "
              "acknowledged before restoring it", p, before);
     int64_t t0 = inv_now_ns(), progress = t0;
-    for (uint32_t last = ps->inflight; ps->inflight > 0;) {
-        rd_kafka_flush(w->producer, 10); /* sends at once, whatever linger.ms says */
+    for (uint32_t last = before, now_n; (now_n = __atomic_load_n(inflight, __ATOMIC_ACQUIRE)) > 0;) {
         int64_t now = inv_now_ns();
-        if (ps->inflight != last) {
-            last = ps->inflight;
+        if (now_n != last) {
+            last = now_n;
             progress = now;
         } else if (now - progress > (int64_t)INV_RESTORE_IDLE_TIMEOUT_MS * 1000000) {
             log_error("partition %d: %u records of its previous ownership not acknowledged "
-                      "within %d ms", p, ps->inflight, INV_RESTORE_IDLE_TIMEOUT_MS);
+                      "within %d ms", p, now_n, INV_RESTORE_IDLE_TIMEOUT_MS);
             return -EIO;
         }
+        rd_kafka_flush(w->producer, 10); /* sends at once, whatever linger.ms says */
     }
     log_info("partition %d: %u earlier records acknowledged in %.1f ms", p, before,
              (double)(inv_now_ns() - t0) / 1e6);
@@ -590,7 +681,7 @@ static int cmd_assign(inv_kworker *w, const kw_cmd *c) {
     inv_assert(!ps->active);
     char err[256];
     int64_t t0 = inv_now_ns();
-    if (await_earlier_records(w, p, ps) != 0) return -EIO;
+    if (await_earlier_records(w, p) != 0) return -EIO;
     engine_partition_close(w->prm.engine, p); /* a leftover of a failed restore, if any */
     int rc = engine_partition_open(w->prm.engine, p, err, sizeof(err));
     if (rc != 0) {
@@ -611,7 +702,7 @@ static int cmd_assign(inv_kworker *w, const kw_cmd *c) {
     restore_ctx rctx = {.part = part, .p = p};
     rc = read_range(w, w->topic_stock_levels, p, lo, hi, restore_one, &rctx);
     if (rc == 0) {
-        *ps = part_next_ownership(ps, ps->seq_next);
+        *ps = part_next_ownership(ps->seq_next);
         ps->resume_offset = c->resume_offset;
         rc = dlq_scan(w, p, ps);
     }
@@ -620,9 +711,8 @@ static int cmd_assign(inv_kworker *w, const kw_cmd *c) {
     ps->next_offset = c->start_offset;
     ps->closed_position = c->resume_offset;
     ps->ep_seq_head = ps->seq_next;
-    ps->epochs[0] = (kw_epoch){.position = -1, .outstanding = 0};
-    ps->ep_head = 0;
     ps->ep_count = 1;
+    epoch_reset(w, ps, p);
     ps->active = true;
     STAT_ADD(w->stats.partitions_active, 1);
     STAT_ADD(w->stats.restored_keys, rctx.keys);
@@ -643,7 +733,9 @@ static void cmd_revoke(inv_kworker *w, const kw_cmd *c) {
         int64_t deadline = inv_now_ns() + (int64_t)INV_REVOKE_TIMEOUT_MS * 1000000;
         for (;;) {
             bool flushed = flush_partition(w, p);
-            if (ps->broken || (flushed && ps->ep_count == 1 && epoch_at(ps, 0)->outstanding == 0))
+            epochs_advance(w, ps, p);
+            if (ps->broken ||
+                (flushed && ps->ep_count == 1 && epoch_pending(w, p, ps->ep_seq_head) == 0))
                 break;
             if (inv_now_ns() > deadline) {
                 log_warn("partition %d: final flush not acknowledged within %d ms; the next "
@@ -657,7 +749,7 @@ static void cmd_revoke(inv_kworker *w, const kw_cmd *c) {
     engine_partition_close(w->prm.engine, p);
     if (ps->broken) STAT_ADD(w->stats.partitions_broken, (uint32_t)-1);
     free(ps->dlq_done);
-    *ps = part_next_ownership(ps, ps->ep_seq_head + ps->ep_count); /* inactive */
+    *ps = part_next_ownership(ps->ep_seq_head + ps->ep_count); /* inactive */
     __atomic_store_n(&ps->fenced, 0, __ATOMIC_RELEASE); /* the next ownership starts clean */
     STAT_ADD(w->stats.partitions_active, (uint32_t)-1);
     log_info("partition %d: %s", p, c->kind == KW_CMD_LOST ? "lost" : "revoked");
@@ -754,14 +846,14 @@ static int kw_pull(void *ctx, inv_event *events, size_t max, int timeout_ms) {
     if (w->fatal != 0) return w->fatal;
     int rc = run_commands(w);
     if (rc != 0) goto fail;
-    rd_kafka_poll(w->producer, 0);
+    serve_producer(w, 0);
     if (__atomic_load_n(&w->finishing, __ATOMIC_ACQUIRE) &&
         !__atomic_load_n(&w->cmd_pending, __ATOMIC_ACQUIRE))
         return -ECANCELED;
     flush_due(w);
     if (w->flush_blocked) { /* backpressure: no new input until the flush is out */
         STAT_ADD(w->stats.flush_stalls, 1);
-        rd_kafka_poll(w->producer, 10);
+        serve_producer(w, 10); /* no report wakes it: successes are not reported */
         return 0;
     }
     /* Rounded up: truncating would poll with timeout 0, a busy loop, for the
@@ -857,7 +949,16 @@ static rd_kafka_t *new_client(const rd_kafka_conf_t *base, const inv_config *cfg
         return NULL;
     }
     rd_kafka_conf_set_opaque(conf, opaque);
-    if (dr != NULL) rd_kafka_conf_set_dr_msg_cb(conf, dr);
+    if (dr != NULL) { /* a producer: failures to dr, successes counted by kw_on_ack */
+        rd_kafka_conf_set_dr_msg_cb(conf, dr);
+        rd_kafka_resp_err_t err = rd_kafka_conf_interceptor_add_on_new(conf, "invsync-acks",
+                                                                      kw_on_new, opaque);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            snprintf(errstr, errstr_len, "producer interceptor: %s", rd_kafka_err2str(err));
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    }
     rd_kafka_t *rk = rd_kafka_new(type, conf, errstr, errstr_len);
     if (rk == NULL) rd_kafka_conf_destroy(conf); /* on success conf is rk's */
     return rk;
@@ -877,12 +978,13 @@ int kworker_create(inv_kworker **out, const inv_kworker_params *prm, char *errst
     w->topic_stock_levels = strdup(prm->topic_stock_levels);
     w->topic_dlq = strdup(prm->topic_dlq);
     w->parts = calloc((size_t)prm->partitions, sizeof(*w->parts));
+    w->acks = calloc((size_t)prm->partitions, sizeof(*w->acks));
     w->batch = calloc(INV_FLUSH_CHUNK_RECORDS, sizeof(*w->batch));
     w->batch_values = malloc((size_t)INV_FLUSH_CHUNK_RECORDS * INV_STOCK_JSON_BYTES_MAX);
     w->scratch = mmap(NULL, SCRATCH_BYTES, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (w->scratch == MAP_FAILED) w->scratch = NULL;
-    if (!w->topic_canonical || !w->topic_stock_levels || !w->topic_dlq || !w->parts ||
+    if (!w->topic_canonical || !w->topic_stock_levels || !w->topic_dlq || !w->parts || !w->acks ||
         !w->scratch || !w->batch || !w->batch_values)
         goto nomem;
     char id[64];
@@ -892,6 +994,7 @@ int kworker_create(inv_kworker **out, const inv_kworker_params *prm, char *errst
     const char *pkv[] = {"client.id", id, "enable.idempotence", "true", "acks", "all",
                          "message.timeout.ms", "0", /* never give up: stop, don't skip */
                          "partitioner", "murmur2_random", "linger.ms", "5",
+                         "delivery.report.only.error", "true", /* acks: kw_on_ack */
                          "queue.buffering.max.messages", "1000000", "compression.type", "lz4",
                          NULL};
     w->producer = new_client(prm->base, prm->cfg, RD_KAFKA_PRODUCER, pkv, w, kw_dr_cb, errstr, errstr_len);
@@ -942,6 +1045,7 @@ void kworker_destroy(inv_kworker *w) {
     if (w->parts)
         for (int32_t p = 0; p < w->prm.partitions; p++) free(w->parts[p].dlq_done);
     free(w->parts);
+    free(w->acks); /* after rd_kafka_destroy: no broker thread counts any more */
     free(w->batch);
     free(w->batch_values);
     if (w->scratch) munmap(w->scratch, SCRATCH_BYTES);
@@ -1041,6 +1145,7 @@ void kworker_get_stats(const inv_kworker *w, inv_kworker_stats *out) {
     out->dlq_skipped = __atomic_load_n(&s->dlq_skipped, __ATOMIC_RELAXED);
     out->stock_records = __atomic_load_n(&s->stock_records, __ATOMIC_RELAXED);
     out->flushes = __atomic_load_n(&s->flushes, __ATOMIC_RELAXED);
+    out->delivery_failures = __atomic_load_n(&s->delivery_failures, __ATOMIC_RELAXED);
     out->commits_stored = __atomic_load_n(&s->commits_stored, __ATOMIC_RELAXED);
     out->restored_keys = __atomic_load_n(&s->restored_keys, __ATOMIC_RELAXED);
     out->flush_stalls = __atomic_load_n(&s->flush_stalls, __ATOMIC_RELAXED);

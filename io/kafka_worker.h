@@ -54,6 +54,8 @@ typedef struct inv_kworker_stats {
     uint64_t dlq_skipped;       /* rejects already in the DLQ before a restart */
     uint64_t stock_records;     /* stock-level records produced */
     uint64_t flushes;           /* epochs closed */
+    uint64_t delivery_failures; /* records the producer reported failed (each stops a partition,
+                                   unless of an earlier ownership) */
     uint64_t commits_stored;    /* offsets stored for commit */
     uint64_t restored_keys;     /* aggregates restored from the changelog */
     uint64_t flush_stalls;      /* pulls that waited for producer queue space or acks */

@@ -385,7 +385,7 @@ static void maybe_write_bootstrap(svc *s) {
 
 static void log_stats(svc *s) {
     uint64_t msgs = 0, dlq = 0, stock = 0, skipped = 0, stalls = 0, wait_ns = 0, empty = 0;
-    uint64_t pokes = 0;
+    uint64_t pokes = 0, failures = 0;
     uint32_t active = 0, broken = 0;
     for (uint32_t w = 0; w < s->workers_count; w++) {
         inv_kworker_stats ks;
@@ -398,6 +398,7 @@ static void log_stats(svc *s) {
         wait_ns += ks.consume_wait_ns;
         empty += ks.polls_empty;
         pokes += ks.fetch_pokes;
+        failures += ks.delivery_failures;
         active += ks.partitions_active;
         broken += ks.partitions_broken;
     }
@@ -412,9 +413,9 @@ static void log_stats(svc *s) {
              " batches, %" PRIu64 " stock-level records, %" PRIu64
              " DLQ records (%" PRIu64 " already there), %u partitions active, %u stopped; "
              "%" PRIu64 " flush stalls, %.1f s waiting for input, %" PRIu64 " empty polls, "
-             "%" PRIu64 " fetcher pokes (%" PRIu64 " requests)",
+             "%" PRIu64 " fetcher pokes (%" PRIu64 " requests), %" PRIu64 " failed deliveries",
              msgs, events, batches, stock, dlq, skipped, active, broken, stalls,
-             (double)wait_ns / 1e9, empty, pokes, fetch_waker_requests(s->waker));
+             (double)wait_ns / 1e9, empty, pokes, fetch_waker_requests(s->waker), failures);
 }
 
 static bool worker_failed(svc *s) {

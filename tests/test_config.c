@@ -940,6 +940,8 @@ static void test_properties_errors(void **state) {
         {"auto.commit.enable=true", "'auto.commit.enable' is set by invsync"},
         {"enable.auto.offset.store=true", "'enable.auto.offset.store' is set by invsync"},
         {"enable.idempotence=false", "'enable.idempotence' is set by invsync"},
+        {"delivery.report.only.error=false",
+         "'delivery.report.only.error' is set by invsync; exactly-once depends on it"},
         {"partitioner=random", "'partitioner' is set by invsync; exactly-once depends on it"},
         {"Group.Id=g", "'Group.Id' is set by invsync; use --group"},
     };
