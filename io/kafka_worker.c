@@ -871,7 +871,8 @@ static int kw_pull(void *ctx, inv_event *events, size_t max, int timeout_ms) {
     }
     poke_fetcher_if_drained(w);
     ssize_t n = rd_kafka_consume_batch_queue(w->queue, timeout_ms, w->msgs, max);
-    STAT_ADD(w->stats.consume_wait_ns, (uint64_t)(inv_now_ns() - t0));
+    if (w->stats.partitions_active > 0) /* starved, not merely unassigned */
+        STAT_ADD(w->stats.consume_wait_ns, (uint64_t)(inv_now_ns() - t0));
     if (n <= 0) {
         STAT_ADD(w->stats.polls_empty, 1);
         return 0;

@@ -59,7 +59,8 @@ typedef struct inv_kworker_stats {
     uint64_t commits_stored;    /* offsets stored for commit */
     uint64_t restored_keys;     /* aggregates restored from the changelog */
     uint64_t flush_stalls;      /* pulls that waited for producer queue space or acks */
-    uint64_t consume_wait_ns;   /* time spent waiting in the consumer queue */
+    uint64_t consume_wait_ns;   /* time spent waiting in the consumer queue while owning a
+                                   partition (without one there is nothing to wait for) */
     uint64_t fetch_pokes;       /* fetch waker pokes: the queue drained after a deep backlog */
     uint64_t polls_empty;       /* consumer polls that returned no message (an idle worker
                                    makes about one per flush interval or pull timeout) */

@@ -12,11 +12,22 @@
  *            (and DLQ records) of everything before it are acknowledged, so
  *            this is input-to-acknowledged-output. The commit interval (100
  *            ms here) adds at most that much to the time.
+ * Each rate is also given over the middle half of the run alone ("mid"): from
+ * the moment a quarter of the input was drained (the bare consumer) or
+ * committed (invsyncd) to the moment three quarters were. That is the rate
+ * each sustains, without the start (first fetches) and the end: invsyncd's
+ * whole-run figure includes one flush interval, one ack and one commit
+ * interval after its last event (~50-150 ms, 5-15 % of a 1 s run), which
+ * the bare consumer does not have. For invsyncd the two marks are commits
+ * seen by polling every 10 ms, and the rate is the committed count between
+ * them over the time between them, so the commit cadence does not bias it.
  * Beside the rates, each row says how busy the machine was in each window
  * (CPUs busy on average and the idle share, every process: the broker too),
  * invsyncd's own CPU per input event, and its stock-level records per event
- * (from its stats line): a window with idle CPU is bound by latency, not by
- * work.
+ * (from its stats line), and how much of their time in the window the workers
+ * waited for input ("starved", from the same line): a window with idle CPU is
+ * bound by latency, not by work, and a starved worker by its input (the
+ * consumer's fetching), not by its own work.
  * With no --brokers the broker is librdkafka's mock cluster hosted in this
  * process (its threads share the cores with both consumers). The mock keeps
  * about 5 MiB per partition, so its default N is smaller.
@@ -167,8 +178,34 @@ static void high_watermarks(rd_kafka_t *rk, const char *topic, int64_t *hi) {
     }
 }
 
+/* Progress marks of one run: the first moment (ms) at least a quarter and
+ * three quarters of the input were done, and how much was done then. */
+typedef struct mid_marks {
+    int64_t t_q1, t_q3;
+    long n_q1, n_q3;
+} mid_marks;
+
+/* Notes done (of n) at t_ms in m, once per mark. */
+static void mid_note(mid_marks *m, long n, long done, int64_t t_ms) {
+    if (m->t_q1 == 0 && done >= n / 4) {
+        m->t_q1 = t_ms;
+        m->n_q1 = done;
+    }
+    if (m->t_q3 == 0 && done >= n - n / 4) {
+        m->t_q3 = t_ms;
+        m->n_q3 = done;
+    }
+}
+
+/* The rate between the marks, or 0 when they are too close to tell. */
+static double mid_rate(const mid_marks *m) {
+    if (m->t_q1 == 0 || m->t_q3 <= m->t_q1 || m->n_q3 <= m->n_q1) return 0;
+    return (double)(m->n_q3 - m->n_q1) / ((double)(m->t_q3 - m->t_q1) / 1000.0);
+}
+
 /* The ceiling: drains the topic from the beginning with a bare consumer. */
-static double bare_consume(const char *brokers, const char *topic, long n, cpu_window *cpu) {
+static double bare_consume(const char *brokers, const char *topic, long n, cpu_window *cpu,
+                           mid_marks *mid) {
     const char *kv[] = {"group.id", "bench-bare", "enable.auto.commit", "false",
                         "enable.partition.eof", "false", "queued.max.messages.kbytes", "16384",
                         NULL};
@@ -196,6 +233,7 @@ static double bare_consume(const char *brokers, const char *topic, long n, cpu_w
             }
             rd_kafka_message_destroy(batch[i]);
         }
+        if (k > 0) mid_note(mid, n, got, inv_now_ns() / 1000000);
     }
     double secs = (double)((inv_now_ns() / 1000000) - t0) / 1000.0;
     *cpu = cpu_between(m0, cpu_mark_now(getpid()));
@@ -213,7 +251,7 @@ static int extra_x_count;
 
 static double run_invsyncd(const char *invsyncd, const char *brokers, const char *prefix,
                            int workers, long n, const int64_t *hi, cpu_window *cpu,
-                           long *records) {
+                           long *records, double *wait_s, mid_marks *mid) {
     char canon[256], stock[256], dlq[256], group[256], dir[256], wk[16];
     snprintf(canon, sizeof(canon), "%s.canonical", prefix);
     snprintf(stock, sizeof(stock), "%s.stock-levels", prefix);
@@ -276,7 +314,12 @@ static double run_invsyncd(const char *invsyncd, const char *brokers, const char
         for (int p = 0; p < PARTITIONS; p++) rd_kafka_topic_partition_list_add(l, canon, p);
         if (rd_kafka_committed(probe, l, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
             int at_end = 0;
-            for (int p = 0; p < PARTITIONS; p++) at_end += l->elems[p].offset >= hi[p];
+            long committed = 0; /* the topic starts at offset 0 (high_watermarks checks) */
+            for (int p = 0; p < PARTITIONS; p++) {
+                at_end += l->elems[p].offset >= hi[p];
+                if (l->elems[p].offset > 0) committed += (long)l->elems[p].offset;
+            }
+            mid_note(mid, n, committed, inv_now_ns() / 1000000);
             if (at_end == PARTITIONS) {
                 t_done = (inv_now_ns() / 1000000);
                 *cpu = cpu_between(m_ready, cpu_mark_now(pid));
@@ -290,6 +333,7 @@ static double run_invsyncd(const char *invsyncd, const char *brokers, const char
     waitpid(pid, &st, 0);
     /* The rest of its log: the stats line it writes on the way out. */
     *records = -1;
+    *wait_s = -1;
     for (;;) {
         ssize_t r = read(pipefd[0], buf + used, sizeof(buf) - 1 - used);
         if (r > 0) used += (size_t)r;
@@ -300,6 +344,9 @@ static double run_invsyncd(const char *invsyncd, const char *brokers, const char
             if (sscanf(at, " stats: %llu messages, %llu events applied in %llu batches, %llu",
                        &msgs, &evs, &batches, &recs) == 4)
                 *records = (long)recs;
+            const char *ws = strstr(at, " flush stalls, ");
+            if (ws == NULL || sscanf(ws, " flush stalls, %lf s waiting for input", wait_s) != 1)
+                *wait_s = -1;
             break;
         }
         char *nl = strrchr(buf, '\n');
@@ -355,13 +402,19 @@ static void run_row(rd_kafka_mock_cluster_t *mc, const char *brokers, const char
     rd_kafka_destroy(q);
     cpu_window cb, ci;
     long records;
-    double bare = bare_consume(brokers, canon, n, &cb);
-    double inv = run_invsyncd(invsyncd, brokers, prefix, w, n, hi, &ci, &records);
-    printf("%-6s %-7d %10.0f %12.0f %12.0f %5.0f%% | %4.2f cores, %3.0f%% | %4.2f cores, %3.0f%% "
-           "%9.2f %7.2f\n",
-           label, w, prod, bare, inv, 100.0 * inv / bare, cb.machine_cores, 100.0 * cb.idle_share,
+    double wait_s;
+    mid_marks mb = {0}, mi = {0};
+    double bare = bare_consume(brokers, canon, n, &cb, &mb);
+    double inv = run_invsyncd(invsyncd, brokers, prefix, w, n, hi, &ci, &records, &wait_s, &mi);
+    double bare_mid = mid_rate(&mb), inv_mid = mid_rate(&mi);
+    /* The workers' time waiting for input, as a share of their time in the window. */
+    double starved = wait_s < 0 || ci.secs <= 0 ? -1.0 : wait_s / ((double)w * ci.secs);
+    printf("%-6s %-7d %10.0f %12.0f %12.0f %5.0f%% | %10.0f %10.0f %5.0f%% | %4.2f cores, %3.0f%% "
+           "| %4.2f cores, %3.0f%% %9.2f %7.2f %6.0f%%\n",
+           label, w, prod, bare, inv, 100.0 * inv / bare, bare_mid, inv_mid,
+           bare_mid > 0 ? 100.0 * inv_mid / bare_mid : 0.0, cb.machine_cores, 100.0 * cb.idle_share,
            ci.machine_cores, 100.0 * ci.idle_share, 1e6 * ci.proc_cores * ci.secs / (double)n,
-           records < 0 ? -1.0 : (double)records / (double)n);
+           records < 0 ? -1.0 : (double)records / (double)n, 100.0 * starved);
     fflush(stdout);
 }
 
@@ -399,9 +452,10 @@ int main(int argc, char **argv) {
     if (n == 0) n = 2000000;
     printf("bench-e2e: broker %s (%s), %ld events over %ld keys, %d partitions\n", brokers,
            mc ? "in-process librdkafka mock cluster" : "real Kafka", n, keys, PARTITIONS);
-    printf("%-6s %-7s %10s %12s %12s %6s | %-17s | %-17s %9s %7s\n", "broker", "workers",
-           "produce/s", "bare drain/s", "invsyncd/s", "ratio", "bare: busy, idle",
-           "invsyncd: busy, idle", "us/event", "rec/ev");
+    printf("%-6s %-7s %10s %12s %12s %6s | %10s %10s %6s | %-17s | %-17s %9s %7s %7s\n",
+           "broker", "workers", "produce/s", "bare drain/s", "invsyncd/s", "ratio", "bare mid/s",
+           "inv mid/s", "ratio", "bare: busy, idle", "invsyncd: busy, idle", "us/event",
+           "rec/ev", "starved");
     char wl[64];
     snprintf(wl, sizeof(wl), "%s", workers_list);
     if (warmup < 0) warmup = mc ? 0 : 2;
