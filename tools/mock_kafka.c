@@ -14,7 +14,10 @@
  * on a clean exit, so a leftover file never names a dead cluster of a clean run.
  *
  * Fault injection: SIGUSR1 sets the --fault-broker down (connections closed, none accepted),
- * SIGUSR2 sets it up again. Signals are blocked in every thread (librdkafka's threads inherit the
+ * SIGUSR2 sets it up again. SIGHUP toggles produce failures: on, the next MOCK_PRODUCE_FAULTS
+ * Produce requests to any broker fail with TOPIC_AUTHORIZATION_FAILED (permanent: librdkafka
+ * does not retry it, the records fail); off, the failures not yet used are cleared. Signals are
+ * blocked in every thread (librdkafka's threads inherit the
  * mask of the thread that creates the handle) and taken synchronously by the main loop with
  * sigtimedwait, so nothing runs in a signal handler.
  *
@@ -45,6 +48,8 @@
 #define MOCK_REPLICATION_MAX    3
 #define MOCK_TICK_MS            200 /* longest wait for a signal between polls of the handle */
 #define MOCK_ERRSTR_BYTES       512
+#define MOCK_PRODUCE_FAULTS     64  /* Produce requests failed by one SIGHUP */
+#define MOCK_APIKEY_PRODUCE     0   /* Kafka protocol ApiKey of ProduceRequest */
 
 _Static_assert(MOCK_REPLICATION_MAX <= MOCK_BROKERS_MAX, "replicas need brokers");
 _Static_assert(MOCK_PARTITIONS_DEFAULT <= INV_PARTITIONS_MAX, "default within the engine's max");
@@ -276,6 +281,7 @@ static int mock_signals_block(sigset_t *set) {
     sigaddset(set, SIGINT);
     sigaddset(set, SIGUSR1);
     sigaddset(set, SIGUSR2);
+    sigaddset(set, SIGHUP);
     inv_assert(sigismember(set, SIGTERM) == 1);
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) return -1;
     return pthread_sigmask(SIG_BLOCK, set, NULL) == 0 ? 0 : -1;
@@ -404,6 +410,22 @@ static void mock_fault_apply(rd_kafka_mock_cluster_t *cluster, int broker_id, bo
     log_info("mock cluster: %s %s", which, down ? "down" : "up");
 }
 
+/* mock_serve. Turns produce failures on (the next MOCK_PRODUCE_FAULTS Produce requests fail
+ * for good) or off (the unused ones are cleared); logs it. */
+static void mock_produce_faults(rd_kafka_mock_cluster_t *cluster, bool on) {
+    inv_assert(cluster != NULL);
+    rd_kafka_mock_clear_request_errors(cluster, MOCK_APIKEY_PRODUCE);
+    if (on) {
+        rd_kafka_resp_err_t errs[MOCK_PRODUCE_FAULTS];
+        for (size_t i = 0; i < MOCK_PRODUCE_FAULTS; i++)
+            errs[i] = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+        rd_kafka_mock_push_request_errors_array(cluster, MOCK_APIKEY_PRODUCE, MOCK_PRODUCE_FAULTS,
+                                                errs);
+    }
+    log_info("mock cluster: produce failures %s", on ? "on (the next Produce requests fail)"
+                                                     : "off");
+}
+
 /* main. Serves until SIGTERM or SIGINT: takes the blocked signals synchronously and polls the
  * handle between them. Returns 0 on a stop signal, -1 if sigtimedwait fails. */
 static int mock_serve(rd_kafka_t *rk, rd_kafka_mock_cluster_t *cluster, const sigset_t *set,
@@ -411,6 +433,7 @@ static int mock_serve(rd_kafka_t *rk, rd_kafka_mock_cluster_t *cluster, const si
     inv_assert(rk != NULL && cluster != NULL && set != NULL);
     inv_assert(fault_broker == -1 || fault_broker >= 1);
     const struct timespec tick = {.tv_sec = 0, .tv_nsec = MOCK_TICK_MS * 1000000L};
+    bool faults_on = false;
     for (;;) {
         int sig = sigtimedwait(set, NULL, &tick);
         if (sig < 0) {
@@ -424,6 +447,11 @@ static int mock_serve(rd_kafka_t *rk, rd_kafka_mock_cluster_t *cluster, const si
         if (sig == SIGTERM || sig == SIGINT) {
             log_info("mock cluster: %s, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
             return 0;
+        }
+        if (sig == SIGHUP) {
+            faults_on = !faults_on;
+            mock_produce_faults(cluster, faults_on);
+            continue;
         }
         inv_assert(sig == SIGUSR1 || sig == SIGUSR2);
         mock_fault_apply(cluster, fault_broker, sig == SIGUSR1);
@@ -460,7 +488,7 @@ int main(int argc, char **argv) {
         mock_cluster_stop(rk, cluster);
         return 1;
     }
-    log_info("mock cluster: %d broker(s), %d topic(s), fault broker %d (SIGUSR1 down, SIGUSR2 up)",
+    log_info("mock cluster: %d broker(s), %d topic(s), fault broker %d (SIGUSR1 down, SIGUSR2 up, SIGHUP produce failures on/off)",
              opts.brokers, opts.topics_count, opts.fault_broker);
     printf("mock Kafka bootstrap: %s\n", bootstrap);
     if (fflush(stdout) != 0) log_warn("mock cluster: stdout: %s", strerror(errno));

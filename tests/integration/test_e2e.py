@@ -10,7 +10,8 @@ starts its own librdkafka mock cluster (build/invsync-mock-kafka), which outlive
 invsyncd. On a real or external broker every case uses fresh topics named PREFIX + the default
 names (invsyncd creates them) unless --shared-topics says to use the default topics as they are.
 
-Cases (default: exact, kill9, two_instances):
+Cases (default: every one but harness; backpressure, broker_outage and topic_mismatch are
+described in their functions):
   exact          a generated stream with duplicates and invalid messages, then one invsyncd;
                  stock levels must equal the model exactly, every invalid message must be in the
                  DLQ exactly once with its reason, key and bytes; SIGTERM must exit 0.
@@ -20,7 +21,9 @@ Cases (default: exact, kill9, two_instances):
                  partitions.
   harness        no invsyncd: produce a stream and check that what the broker holds is what the
                  generator meant (the test's own plumbing).
-  sigterm_startup  SIGTERM during start-up and the first rebalance must exit 0 (not default).
+  delivery_failure  (mock) Produce requests fail for good while records wait in the producer:
+                 their partitions stop; a restart replays them and the result is exact.
+  sigterm_startup  SIGTERM during start-up and the first rebalance must exit 0.
 
 The ground truth is computed from the canonical topic as read back (partition, offset, key,
 bytes), never from what the generator intended. Exit status 0 when every case passed, else 1.
@@ -865,6 +868,63 @@ def case_broker_outage(c):
                          (losses, waits))
 
 
+def case_delivery_failure(c):
+    """Records fail for good (mock only: SIGHUP to build/invsync-mock-kafka makes its next
+    Produce requests fail with TOPIC_AUTHORIZATION_FAILED, which librdkafka does not retry). The
+    first half of the input is applied, acknowledged and committed; the second half's stock-level
+    and DLQ records wait in invsyncd's producer (linger.ms) when the failures are turned on. Each
+    partition whose records failed must stop, saying so, and store no offset past them; after the
+    failures are turned off and the service restarted, it replays from the last commit: the final
+    state is exact and each invalid event is in the DLQ exactly once. (invsyncd learns of a
+    success from an interceptor and of a failure from a report; a failure counted as a success
+    would commit input whose output was lost, and the check would see stale stock levels.)"""
+    if c.broker.mock_pid is None:
+        log(c.name, "needs the mock broker's fault injection; not run on this broker")
+        return
+    msgs = c.generate(c.args.events or 6000)
+    half = len(msgs) // 2
+    svc = c.service("invsyncd", group_timeouts(c.args) + ["-X", "linger.ms=2000"])
+    c.topics_ready()
+    since = c.start_offsets()
+    svc.start()
+    deadline = time.monotonic() + 30
+    while not svc.owned() and time.monotonic() < deadline:
+        if not svc.alive():
+            raise CaseFailed("invsyncd exited at start; log tail:\n%s" % svc.tail(12))
+        time.sleep(0.1)
+    c.produce(msgs[:half])
+    time.sleep(4.0)  # applied, flushed, 2 s of linger, acknowledged, committed
+    c.produce(msgs[half:])
+    time.sleep(0.5)  # applied and flushed: the records now wait in the producer
+    os.kill(c.broker.mock_pid, signal.SIGHUP)
+    log(c.name, "produce failures on")
+    deadline = time.monotonic() + 30
+    stopped = []
+    while time.monotonic() < deadline and not stopped:
+        time.sleep(0.2)
+        stopped = re.findall(r"partition (\d+) stopped at offset \d+: delivery to",
+                             svc.last_run_log() or "")
+    os.kill(c.broker.mock_pid, signal.SIGHUP)
+    log(c.name, "produce failures off; partitions stopped: %s" % sorted(set(map(int, stopped))))
+    if not stopped:
+        raise CaseFailed("no partition stopped on a failed delivery within 30 s; log tail:\n%s"
+                         % svc.tail(20))
+    rc = svc.terminate(30)
+    if rc != 0:
+        raise CaseFailed("SIGTERM with stopped partitions: exit %s (want 0); log tail:\n%s"
+                         % (rc, svc.tail(20)))
+    failures = re.findall(r"(\d+) failed deliveries", svc.last_run_log() or "")
+    if not failures or int(failures[-1]) == 0:
+        raise CaseFailed("the stats line counts no failed delivery (%r)" % failures[-1:])
+    log(c.name, "%s failed deliveries; restarting without linger" % failures[-1])
+    svc.extra = group_timeouts(c.args)  # the restart joins once the old member's session ends
+    svc.start()
+    exp = Expectation(c.broker, c.name, since)
+    verify_produced(c.name, exp, msgs)
+    wait_converged(c.name, exp, c.broker, variants_of(msgs), [svc], c.args.timeout)
+    final_check(c.name, exp, c.broker, variants_of(msgs), [svc])
+
+
 def case_topic_mismatch(c):
     """A stock-levels topic whose partition count differs from the canonical topic's must stop
     invsyncd at start-up (exit 1) with a message naming both counts: co-partitioning is what
@@ -912,12 +972,12 @@ def case_sigterm_startup(c):
 CASES = collections.OrderedDict((
     ("exact", case_exact), ("kill9", case_kill9), ("two_instances", case_two_instances),
     ("backpressure", case_backpressure), ("broker_outage", case_broker_outage),
-    ("topic_mismatch", case_topic_mismatch),
+    ("delivery_failure", case_delivery_failure), ("topic_mismatch", case_topic_mismatch),
     ("harness", case_harness),
     ("sigterm_startup", case_sigterm_startup),
 ))
 DEFAULT_CASES = ("exact", "kill9", "two_instances", "backpressure", "broker_outage",
-                 "topic_mismatch", "sigterm_startup")
+                 "delivery_failure", "topic_mismatch", "sigterm_startup")
 
 
 # ---------------------------------------------------------------------------------------------
