@@ -13,8 +13,9 @@
  * interceptor, on the producer's broker thread, decrements the atomic counter
  * of the epoch the record was counted in, found from the record's opaque tag
  * (partition << 48 | epoch sequence number; the epoch's slot in the ring is
- * its sequence number mod INV_FLUSH_EPOCHS_MAX). Only a success decrements:
- * a failed record keeps its epoch open for ever, and its report (failures are
+ * its sequence number mod INV_FLUSH_EPOCHS_MAX, the same from the tag's 48 bits
+ * since 2^48 is a multiple of it). Only a success decrements: a failed record
+ * keeps its epoch incomplete for ever, and its report (failures are
  * still reported) breaks the partition on the worker thread. The worker reads
  * the counters whenever it serves its producer. Epoch sequence numbers never
  * restart, so a report of a partition's earlier ownership cannot touch the
@@ -22,7 +23,7 @@
  * resolved.
  *
  * Records of p still in the producer when p is lost or revoked without its
- * acks are not forgotten: ps->inflight counts p's unresolved records of every
+ * acks are not forgotten: kw_acks.inflight counts p's unresolved records of every
  * ownership (the interceptor takes off successes, the failure report
  * failures), and a later ASSIGN of p waits for it to reach zero before it
  * reads the changelog and scans the DLQ. Otherwise a late DLQ record of the
@@ -62,6 +63,8 @@
 #define TAG_SEQ_BITS 48
 #define TAG_SEQ_MASK ((UINT64_C(1) << TAG_SEQ_BITS) - 1)
 _Static_assert(INV_PARTITIONS_MAX <= (1 << (64 - TAG_SEQ_BITS)), "partition fits the tag");
+_Static_assert(((UINT64_C(1) << TAG_SEQ_BITS) % INV_FLUSH_EPOCHS_MAX) == 0,
+               "a tag's sequence bits give the same ring slot as the whole sequence number");
 
 typedef struct kw_epoch {
     int64_t position; /* input offset to commit once acked; -1 while open */

@@ -67,6 +67,11 @@ class CaseFailed(Exception):
     pass
 
 
+class CaseNotApplicable(Exception):
+    """The case cannot run on this broker (e.g. it needs the mock's fault injection): reported
+    as such, neither passed nor failed."""
+
+
 # ---------------------------------------------------------------------------------------------
 # Brokers.
 
@@ -810,6 +815,20 @@ def case_backpressure(c):
     log(c.name, "backpressure exercised: %d flush stalls" % int(stalls[-1]))
 
 
+def start_owning(c, svc):
+    """Starts svc on the existing topics and waits (at most 30 s) until it owns partitions, so
+    that what the case produces next arrives live. Returns the topics' start offsets."""
+    c.topics_ready()
+    since = c.start_offsets()
+    svc.start()
+    deadline = time.monotonic() + 30
+    while not svc.owned() and time.monotonic() < deadline:
+        if not svc.alive():
+            raise CaseFailed("invsyncd exited at start; log tail:\n%s" % svc.tail(12))
+        time.sleep(0.1)
+    return since
+
+
 def case_broker_outage(c):
     """The broker goes down twice while invsyncd is working (mock only: SIGUSR1/SIGUSR2 to
     build/invsync-mock-kafka). Events arrive in three chunks, each just before an outage, so
@@ -820,20 +839,12 @@ def case_broker_outage(c):
     session: producer and consumer retry. Nothing is skipped or applied twice: the final state
     is exact and each invalid event is in the DLQ exactly once."""
     if c.broker.mock_pid is None:
-        log(c.name, "needs the mock broker's fault injection; not run on this broker")
-        return
+        raise CaseNotApplicable("needs the mock broker's fault injection")
     msgs = c.generate(c.args.events or 20000)
     # linger.ms: invsyncd's records wait 40 s in its producer (unless it flushes on purpose), so
     # the records of chunk 1 are still unsent when the lost partitions come back after outage 1.
     svc = c.service("invsyncd", group_timeouts(c.args) + ["-X", "linger.ms=40000"])
-    c.topics_ready()
-    since = c.start_offsets()
-    svc.start()
-    deadline = time.monotonic() + 30
-    while not svc.owned() and time.monotonic() < deadline:
-        if not svc.alive():
-            raise CaseFailed("invsyncd exited at start; log tail:\n%s" % svc.tail(12))
-        time.sleep(0.1)
+    since = start_owning(c, svc)
     third = len(msgs) // 3
     chunks = [msgs[:third], msgs[third:2 * third], msgs[2 * third:]]
     for i, chunk in enumerate(chunks):
@@ -879,19 +890,11 @@ def case_delivery_failure(c):
     success from an interceptor and of a failure from a report; a failure counted as a success
     would commit input whose output was lost, and the check would see stale stock levels.)"""
     if c.broker.mock_pid is None:
-        log(c.name, "needs the mock broker's fault injection; not run on this broker")
-        return
+        raise CaseNotApplicable("needs the mock broker's fault injection")
     msgs = c.generate(c.args.events or 6000)
     half = len(msgs) // 2
     svc = c.service("invsyncd", group_timeouts(c.args) + ["-X", "linger.ms=2000"])
-    c.topics_ready()
-    since = c.start_offsets()
-    svc.start()
-    deadline = time.monotonic() + 30
-    while not svc.owned() and time.monotonic() < deadline:
-        if not svc.alive():
-            raise CaseFailed("invsyncd exited at start; log tail:\n%s" % svc.tail(12))
-        time.sleep(0.1)
+    since = start_owning(c, svc)
     c.produce(msgs[:half])
     time.sleep(4.0)  # applied, flushed, 2 s of linger, acknowledged, committed
     c.produce(msgs[half:])
@@ -983,8 +986,9 @@ DEFAULT_CASES = ("exact", "kill9", "two_instances", "backpressure", "broker_outa
 # ---------------------------------------------------------------------------------------------
 
 def run_case(args, name, root, shared_broker):
-    """Runs one case. Returns None when it passed, else the reason it failed (one line, for the
-    summary: CI keeps only the tail of the output)."""
+    """Runs one case. Returns None when it passed, a CaseNotApplicable when it cannot run on
+    this broker, else the reason it failed (one line, for the summary: CI keeps only the tail of
+    the output)."""
     workdir = os.path.join(root, name)
     os.makedirs(workdir)
     broker = None
@@ -1008,6 +1012,9 @@ def run_case(args, name, root, shared_broker):
         CASES[name](c)
         log(name, "PASS (%.1f s)" % (time.monotonic() - t))
         return None
+    except CaseNotApplicable as e:
+        log(name, "not applicable here: %s" % e)
+        return e
     except CaseFailed as e:
         why = str(e)
     except ku.KafkaError as e:
@@ -1085,19 +1092,23 @@ def main():
         if stop_real:
             stop_real()
     passed = sum(1 for v in results.values() if v is None)
-    failed = len(cases) - passed
+    skipped = sum(1 for v in results.values() if isinstance(v, CaseNotApplicable))
+    failed = len(cases) - passed - skipped
     for name in cases:
         if name not in results:
             print("  %-14s NOT RUN" % name)
         elif results[name] is None:
             print("  %-14s PASS" % name)
+        elif isinstance(results[name], CaseNotApplicable):
+            print("  %-14s NOT APPLICABLE: %s" % (name, results[name]))
         else:
             print("  %-14s FAIL: %s" % (name, results[name]))
     if failed == 0 and not args.keep:
         shutil.rmtree(root, ignore_errors=True)
     else:
         print("work directory kept: %s" % root)
-    print("e2e: %d passed, %d failed" % (passed, failed), flush=True)
+    print("e2e: %d passed, %d failed%s" % (passed, failed, ", %d not applicable to this broker"
+                                           % skipped if skipped else ""), flush=True)
     return 0 if failed == 0 else 1
 
 
