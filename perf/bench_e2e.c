@@ -63,6 +63,11 @@ static void die(const char *what, const char *why) {
     exit(1);
 }
 
+/* Monotonic milliseconds. */
+static int64_t now_ms(void) {
+    return inv_now_ns() / 1000000;
+}
+
 /* CPU accounting over a measured window, from /proc (clock ticks). */
 typedef struct cpu_mark {
     int64_t t_ms;
@@ -71,7 +76,7 @@ typedef struct cpu_mark {
 } cpu_mark;
 
 static cpu_mark cpu_mark_now(pid_t pid) {
-    cpu_mark m = {.t_ms = inv_now_ns() / 1000000};
+    cpu_mark m = {.t_ms = now_ms()};
     FILE *f = fopen("/proc/stat", "r");
     long long v[8] = {0};
     if (f != NULL) {
@@ -138,7 +143,7 @@ static double produce(const char *brokers, const char *topic, long n, long keys)
                                         "RESERVATION", "FULFILLMENT", "RELEASE", "ADJUSTMENT",
                                         "TRANSFER_OUT"};
     uint64_t rng = 88172645463325252ULL;
-    int64_t t0 = (inv_now_ns() / 1000000);
+    int64_t t0 = now_ms();
     for (long i = 0; i < n; i++) {
         rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
         long k = (long)(rng % (uint64_t)keys);
@@ -164,7 +169,7 @@ static double produce(const char *brokers, const char *topic, long n, long keys)
         rd_kafka_poll(p, 0);
     }
     if (rd_kafka_flush(p, 120000) != RD_KAFKA_RESP_ERR_NO_ERROR) die("produce", "flush timed out");
-    double secs = (double)((inv_now_ns() / 1000000) - t0) / 1000.0;
+    double secs = (double)(now_ms() - t0) / 1000.0;
     rd_kafka_destroy(p);
     return (double)n / secs;
 }
@@ -203,9 +208,18 @@ static double mid_rate(const mid_marks *m) {
     return (double)(m->n_q3 - m->n_q1) / ((double)(m->t_q3 - m->t_q1) / 1000.0);
 }
 
+/* What one side of a row measured. */
+typedef struct run_figures {
+    double rate;    /* whole run, events/s */
+    cpu_window cpu; /* over the timed window */
+    mid_marks mid;  /* the middle half */
+    long records;   /* invsyncd: stock-level records (its stats line), or -1 */
+    double wait_s;  /* invsyncd: its workers' waiting for input (stats line), or -1 */
+} run_figures;
+
 /* The ceiling: drains the topic from the beginning with a bare consumer. */
-static double bare_consume(const char *brokers, const char *topic, long n, cpu_window *cpu,
-                           mid_marks *mid) {
+static void bare_consume(const char *brokers, const char *topic, long n, run_figures *out) {
+    *out = (run_figures){.records = -1, .wait_s = -1};
     const char *kv[] = {"group.id", "bench-bare", "enable.auto.commit", "false",
                         "enable.partition.eof", "false", "queued.max.messages.kbytes", "16384",
                         NULL};
@@ -219,39 +233,39 @@ static double bare_consume(const char *brokers, const char *topic, long n, cpu_w
     rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(c);
     rd_kafka_message_t *batch[1024];
     long got = 0;
-    int64_t t0 = 0, deadline = (inv_now_ns() / 1000000) + WAIT_MS_MAX;
+    int64_t t0 = 0, deadline = now_ms() + WAIT_MS_MAX;
     cpu_mark m0 = {0};
-    while (got < n && (inv_now_ns() / 1000000) < deadline) {
+    while (got < n && now_ms() < deadline) {
         ssize_t k = rd_kafka_consume_batch_queue(q, 100, batch, 1024);
         for (ssize_t i = 0; i < k; i++) {
             if (batch[i]->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 if (t0 == 0) {
-                    t0 = (inv_now_ns() / 1000000);
+                    t0 = now_ms();
                     m0 = cpu_mark_now(getpid());
                 }
                 got++;
             }
             rd_kafka_message_destroy(batch[i]);
         }
-        if (k > 0) mid_note(mid, n, got, inv_now_ns() / 1000000);
+        if (k > 0) mid_note(&out->mid, n, got, now_ms());
     }
-    double secs = (double)((inv_now_ns() / 1000000) - t0) / 1000.0;
-    *cpu = cpu_between(m0, cpu_mark_now(getpid()));
+    double secs = (double)(now_ms() - t0) / 1000.0;
+    out->cpu = cpu_between(m0, cpu_mark_now(getpid()));
     rd_kafka_queue_destroy(q);
     rd_kafka_consumer_close(c);
     rd_kafka_destroy(c);
     if (got < n) die("bare consumer", "did not see every message");
-    return (double)got / secs;
+    out->rate = (double)got / secs;
 }
 
-/* Runs invsyncd on the topics; returns events/s from "all restored" to
+/* Runs invsyncd on the topics; its rate is events/s from "all restored" to
  * "committed offsets at the end of every partition". */
 static const char *extra_x[8]; /* --x=NAME=VALUE: passed to invsyncd as -X */
 static int extra_x_count;
 
-static double run_invsyncd(const char *invsyncd, const char *brokers, const char *prefix,
-                           int workers, long n, const int64_t *hi, cpu_window *cpu,
-                           long *records, double *wait_s, mid_marks *mid) {
+static void run_invsyncd(const char *invsyncd, const char *brokers, const char *prefix,
+                         int workers, long n, const int64_t *hi, run_figures *out) {
+    *out = (run_figures){.records = -1, .wait_s = -1};
     char canon[256], stock[256], dlq[256], group[256], dir[256], wk[16];
     snprintf(canon, sizeof(canon), "%s.canonical", prefix);
     snprintf(stock, sizeof(stock), "%s.stock-levels", prefix);
@@ -284,10 +298,10 @@ static double run_invsyncd(const char *invsyncd, const char *brokers, const char
     rd_kafka_t *probe = client(RD_KAFKA_CONSUMER, brokers, kv);
     int restored = 0;
     cpu_mark m_ready = {0};
-    int64_t t_ready = 0, t_done = 0, deadline = (inv_now_ns() / 1000000) + WAIT_MS_MAX;
+    int64_t t_ready = 0, t_done = 0, deadline = now_ms() + WAIT_MS_MAX;
     char buf[65536];
     size_t used = 0;
-    while (t_done == 0 && (inv_now_ns() / 1000000) < deadline) {
+    while (t_done == 0 && now_ms() < deadline) {
         ssize_t r = read(pipefd[0], buf + used, sizeof(buf) - 1 - used);
         if (r > 0) {
             used += (size_t)r;
@@ -302,7 +316,7 @@ static double run_invsyncd(const char *invsyncd, const char *brokers, const char
             used = strlen(line);
             memmove(buf, line, used);
             if (restored >= PARTITIONS && t_ready == 0) {
-                t_ready = (inv_now_ns() / 1000000);
+                t_ready = now_ms();
                 m_ready = cpu_mark_now(pid);
             }
         }
@@ -319,10 +333,10 @@ static double run_invsyncd(const char *invsyncd, const char *brokers, const char
                 at_end += l->elems[p].offset >= hi[p];
                 if (l->elems[p].offset > 0) committed += (long)l->elems[p].offset;
             }
-            mid_note(mid, n, committed, inv_now_ns() / 1000000);
+            mid_note(&out->mid, n, committed, now_ms());
             if (at_end == PARTITIONS) {
-                t_done = (inv_now_ns() / 1000000);
-                *cpu = cpu_between(m_ready, cpu_mark_now(pid));
+                t_done = now_ms();
+                out->cpu = cpu_between(m_ready, cpu_mark_now(pid));
             }
         }
         rd_kafka_topic_partition_list_destroy(l);
@@ -332,8 +346,6 @@ static double run_invsyncd(const char *invsyncd, const char *brokers, const char
     int st = 0;
     waitpid(pid, &st, 0);
     /* The rest of its log: the stats line it writes on the way out. */
-    *records = -1;
-    *wait_s = -1;
     for (;;) {
         ssize_t r = read(pipefd[0], buf + used, sizeof(buf) - 1 - used);
         if (r > 0) used += (size_t)r;
@@ -343,10 +355,11 @@ static double run_invsyncd(const char *invsyncd, const char *brokers, const char
         if (at != NULL && strchr(at, '\n') != NULL) {
             if (sscanf(at, " stats: %llu messages, %llu events applied in %llu batches, %llu",
                        &msgs, &evs, &batches, &recs) == 4)
-                *records = (long)recs;
+                out->records = (long)recs;
             const char *ws = strstr(at, " flush stalls, ");
-            if (ws == NULL || sscanf(ws, " flush stalls, %lf s waiting for input", wait_s) != 1)
-                *wait_s = -1;
+            if (ws == NULL ||
+                sscanf(ws, " flush stalls, %lf s waiting for input", &out->wait_s) != 1)
+                out->wait_s = -1;
             break;
         }
         char *nl = strrchr(buf, '\n');
@@ -360,7 +373,7 @@ static double run_invsyncd(const char *invsyncd, const char *brokers, const char
     rd_kafka_destroy(probe);
     if (t_done == 0) die("invsyncd", "did not commit the whole input in time");
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) fprintf(stderr, "bench-e2e: invsyncd exit %d\n", st);
-    return (double)n / ((double)(t_done - t_ready) / 1000.0);
+    out->rate = (double)n / ((double)(t_done - t_ready) / 1000.0);
 }
 
 static void create_topics(rd_kafka_mock_cluster_t *mc, const char *brokers, const char *prefix) {
@@ -400,21 +413,20 @@ static void run_row(rd_kafka_mock_cluster_t *mc, const char *brokers, const char
     rd_kafka_t *q = client(RD_KAFKA_PRODUCER, brokers, NULL);
     high_watermarks(q, canon, hi);
     rd_kafka_destroy(q);
-    cpu_window cb, ci;
-    long records;
-    double wait_s;
-    mid_marks mb = {0}, mi = {0};
-    double bare = bare_consume(brokers, canon, n, &cb, &mb);
-    double inv = run_invsyncd(invsyncd, brokers, prefix, w, n, hi, &ci, &records, &wait_s, &mi);
-    double bare_mid = mid_rate(&mb), inv_mid = mid_rate(&mi);
+    run_figures b, v;
+    bare_consume(brokers, canon, n, &b);
+    run_invsyncd(invsyncd, brokers, prefix, w, n, hi, &v);
+    double bare_mid = mid_rate(&b.mid), inv_mid = mid_rate(&v.mid);
     /* The workers' time waiting for input, as a share of their time in the window. */
-    double starved = wait_s < 0 || ci.secs <= 0 ? -1.0 : wait_s / ((double)w * ci.secs);
+    double starved =
+        v.wait_s < 0 || v.cpu.secs <= 0 ? -1.0 : v.wait_s / ((double)w * v.cpu.secs);
     printf("%-6s %-7d %10.0f %12.0f %12.0f %5.0f%% | %10.0f %10.0f %5.0f%% | %4.2f cores, %3.0f%% "
            "| %4.2f cores, %3.0f%% %9.2f %7.2f %6.0f%%\n",
-           label, w, prod, bare, inv, 100.0 * inv / bare, bare_mid, inv_mid,
-           bare_mid > 0 ? 100.0 * inv_mid / bare_mid : 0.0, cb.machine_cores, 100.0 * cb.idle_share,
-           ci.machine_cores, 100.0 * ci.idle_share, 1e6 * ci.proc_cores * ci.secs / (double)n,
-           records < 0 ? -1.0 : (double)records / (double)n, 100.0 * starved);
+           label, w, prod, b.rate, v.rate, 100.0 * v.rate / b.rate, bare_mid, inv_mid,
+           bare_mid > 0 ? 100.0 * inv_mid / bare_mid : 0.0, b.cpu.machine_cores,
+           100.0 * b.cpu.idle_share, v.cpu.machine_cores, 100.0 * v.cpu.idle_share,
+           1e6 * v.cpu.proc_cores * v.cpu.secs / (double)n,
+           v.records < 0 ? -1.0 : (double)v.records / (double)n, 100.0 * starved);
     fflush(stdout);
 }
 
