@@ -23,8 +23,12 @@
  * them over the time between them, so the commit cadence does not bias it.
  * Beside the rates, each row says how busy the machine was in each window
  * (CPUs busy on average and the idle share, every process: the broker too),
- * invsyncd's own CPU per input event, and its stock-level records per event
- * (from its stats line), and how much of their time in the window the workers
+ * the CPU each side spent per input event, split into its own process ("own":
+ * the bench process for the bare consumer, invsyncd for invsyncd) and every
+ * other process ("rest": on a real broker, mostly the broker; on the mock,
+ * which runs in the bench process, the bare side's "own" includes the mock
+ * broker and invsyncd's "rest" is the mock broker), invsyncd's stock-level
+ * records per event (from its stats line), and how much of their time in the window the workers
  * waited for input ("starved", from the same line): a window with idle CPU is
  * bound by latency, not by work, and a starved worker by its input (the
  * consumer's fetching), not by its own work.
@@ -118,6 +122,15 @@ static cpu_window cpu_between(cpu_mark a, cpu_mark b) {
     w.idle_share = 1.0 - (double)(b.busy - a.busy) / (double)(b.total - a.total);
     w.proc_cores = (double)(b.proc - a.proc) / hz / w.secs;
     return w;
+}
+
+/* Microseconds of CPU per input event that `cores` (an average over window w)
+ * add up to over the n events of the run. The machine's and the process's
+ * counters are read a moment apart in 10 ms ticks, so a difference of them
+ * near zero can come out slightly negative: shown as 0. */
+static double us_per_event(double cores, const cpu_window *w, long n) {
+    double us = 1e6 * cores * w->secs / (double)n;
+    return us > 0 ? us : 0;
 }
 
 static rd_kafka_t *client(rd_kafka_type_t type, const char *brokers, const char *const *kv) {
@@ -421,11 +434,14 @@ static void run_row(rd_kafka_mock_cluster_t *mc, const char *brokers, const char
     double starved =
         v.wait_s < 0 || v.cpu.secs <= 0 ? -1.0 : v.wait_s / ((double)w * v.cpu.secs);
     printf("%-6s %-7d %10.0f %12.0f %12.0f %5.0f%% | %10.0f %10.0f %5.0f%% | %4.2f cores, %3.0f%% "
-           "| %4.2f cores, %3.0f%% %9.2f %7.2f %6.0f%%\n",
+           "%5.2f %5.2f | %4.2f cores, %3.0f%% %5.2f %5.2f %7.2f %6.0f%%\n",
            label, w, prod, b.rate, v.rate, 100.0 * v.rate / b.rate, bare_mid, inv_mid,
            bare_mid > 0 ? 100.0 * inv_mid / bare_mid : 0.0, b.cpu.machine_cores,
-           100.0 * b.cpu.idle_share, v.cpu.machine_cores, 100.0 * v.cpu.idle_share,
-           1e6 * v.cpu.proc_cores * v.cpu.secs / (double)n,
+           100.0 * b.cpu.idle_share, us_per_event(b.cpu.proc_cores, &b.cpu, n),
+           us_per_event(b.cpu.machine_cores - b.cpu.proc_cores, &b.cpu, n),
+           v.cpu.machine_cores, 100.0 * v.cpu.idle_share,
+           us_per_event(v.cpu.proc_cores, &v.cpu, n),
+           us_per_event(v.cpu.machine_cores - v.cpu.proc_cores, &v.cpu, n),
            v.records < 0 ? -1.0 : (double)v.records / (double)n, 100.0 * starved);
     fflush(stdout);
 }
@@ -464,9 +480,9 @@ int main(int argc, char **argv) {
     if (n == 0) n = 2000000;
     printf("bench-e2e: broker %s (%s), %ld events over %ld keys, %d partitions\n", brokers,
            mc ? "in-process librdkafka mock cluster" : "real Kafka", n, keys, PARTITIONS);
-    printf("%-6s %-7s %10s %12s %12s %6s | %10s %10s %6s | %-17s | %-17s %9s %7s %7s\n",
+    printf("%-6s %-7s %10s %12s %12s %6s | %10s %10s %6s | %-29s | %-29s %7s %7s\n",
            "broker", "workers", "produce/s", "bare drain/s", "invsyncd/s", "ratio", "bare mid/s",
-           "inv mid/s", "ratio", "bare: busy, idle", "invsyncd: busy, idle", "us/event",
+           "inv mid/s", "ratio", "bare: busy, idle, us own/rest", "inv: busy, idle, us own/rest",
            "rec/ev", "starved");
     char wl[64];
     snprintf(wl, sizeof(wl), "%s", workers_list);
