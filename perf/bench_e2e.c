@@ -276,11 +276,11 @@ static void bare_consume(const char *brokers, const char *topic, long n, run_fig
 static const char *extra_x[8]; /* --x=NAME=VALUE: passed to invsyncd as -X */
 static int extra_x_count;
 
-static void run_invsyncd(const char *invsyncd, const char *brokers, const char *prefix,
-                         int workers, long n, const int64_t *hi, run_figures *out) {
+static void run_invsyncd(const char *invsyncd, const char *brokers, const char *canon,
+                         const char *prefix, int workers, long n, const int64_t *hi,
+                         run_figures *out) {
     *out = (run_figures){.records = -1, .wait_s = -1};
-    char canon[256], stock[256], dlq[256], group[256], dir[256], wk[16];
-    snprintf(canon, sizeof(canon), "%s.canonical", prefix);
+    char stock[256], dlq[256], group[256], dir[256], wk[16];
     snprintf(stock, sizeof(stock), "%s.stock-levels", prefix);
     snprintf(dlq, sizeof(dlq), "%s.dlq", prefix);
     snprintf(group, sizeof(group), "%s.group", prefix);
@@ -389,36 +389,85 @@ static void run_invsyncd(const char *invsyncd, const char *brokers, const char *
     out->rate = (double)n / ((double)(t_done - t_ready) / 1000.0);
 }
 
-static void create_topics(rd_kafka_mock_cluster_t *mc, const char *brokers, const char *prefix) {
+/* Creates topic prefix.SUFFIX for each of the n_suffixes suffixes, cleanup
+ * policies as invsyncd would give them (DESIGN.md section 1). */
+static void create_topics(rd_kafka_mock_cluster_t *mc, const char *brokers, const char *prefix,
+                          const char *const *suffixes, int n_suffixes) {
     char names[3][256];
-    snprintf(names[0], 256, "%s.canonical", prefix);
-    snprintf(names[1], 256, "%s.stock-levels", prefix);
-    snprintf(names[2], 256, "%s.dlq", prefix);
+    inv_topic_spec specs[3];
+    if (n_suffixes > 3) die("topics", "too many");
+    for (int i = 0; i < n_suffixes; i++) {
+        snprintf(names[i], sizeof(names[i]), "%s.%s", prefix, suffixes[i]);
+        specs[i] = (inv_topic_spec){names[i], "-1",
+                                    strcmp(suffixes[i], "stock-levels") ? "delete" : "compact"};
+    }
     if (mc != NULL) {
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < n_suffixes; i++)
             if (rd_kafka_mock_topic_create(mc, names[i], PARTITIONS, 1) != 0)
                 die("mock topic", names[i]);
         return;
     }
-    inv_topic_spec specs[3] = {{names[0], "-1", "delete"}, {names[1], "-1", "compact"},
-                               {names[2], "-1", "delete"}};
     int32_t counts[3];
     char err[512];
     rd_kafka_t *admin = client(RD_KAFKA_PRODUCER, brokers, NULL);
-    if (kafka_topics_ensure(admin, specs, 3, PARTITIONS, 1, counts, err, sizeof(err)) != 0)
+    if (kafka_topics_ensure(admin, specs, (size_t)n_suffixes, PARTITIONS, 1, counts, err,
+                            sizeof(err)) != 0)
         die("topics", err);
     rd_kafka_destroy(admin);
 }
 
-/* One row: fresh topics, n events produced, the bare drain, then invsyncd
- * with w workers; prints the figures under label. */
+/* The figures of one (bare drain, invsyncd) pair, as printed. */
+typedef struct pair_figures {
+    double bare, inv, bare_mid, inv_mid;
+} pair_figures;
+
+/* Prints one pair's line under label. */
+static void print_pair(const char *label, int w, double prod, const run_figures *b,
+                       const run_figures *v, long n, pair_figures *out) {
+    double bare_mid = mid_rate(&b->mid), inv_mid = mid_rate(&v->mid);
+    /* The workers' time waiting for input, as a share of their time in the window. */
+    double starved =
+        v->wait_s < 0 || v->cpu.secs <= 0 ? -1.0 : v->wait_s / ((double)w * v->cpu.secs);
+    printf("%-6s %-7d %10.0f %12.0f %12.0f %5.0f%% | %10.0f %10.0f %5.0f%% | %4.2f cores, %3.0f%% "
+           "%5.2f %5.2f | %4.2f cores, %3.0f%% %5.2f %5.2f %7.2f %6.0f%%\n",
+           label, w, prod, b->rate, v->rate, 100.0 * v->rate / b->rate, bare_mid, inv_mid,
+           bare_mid > 0 ? 100.0 * inv_mid / bare_mid : 0.0, b->cpu.machine_cores,
+           100.0 * b->cpu.idle_share, us_per_event(b->cpu.proc_cores, &b->cpu, n),
+           us_per_event(b->cpu.machine_cores - b->cpu.proc_cores, &b->cpu, n),
+           v->cpu.machine_cores, 100.0 * v->cpu.idle_share,
+           us_per_event(v->cpu.proc_cores, &v->cpu, n),
+           us_per_event(v->cpu.machine_cores - v->cpu.proc_cores, &v->cpu, n),
+           v->records < 0 ? -1.0 : (double)v->records / (double)n, 100.0 * starved);
+    fflush(stdout);
+    *out = (pair_figures){b->rate, v->rate, bare_mid, inv_mid};
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of the n values at v (sorts them). */
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+#define ROUNDS_MAX 15
+
+/* One row: a fresh input topic with n events produced, then `rounds` pairs
+ * of the bare drain and invsyncd with w workers on it (each invsyncd with
+ * fresh output topics and group), one line per pair; with more than one
+ * round, a line of the medians (each rate's median, and their ratio). */
 static void run_row(rd_kafka_mock_cluster_t *mc, const char *brokers, const char *invsyncd,
-                    const char *label, int w, long n, long keys) {
+                    const char *label, int w, long n, long keys, int rounds) {
     char prefix[128];
     static int row;
     snprintf(prefix, sizeof(prefix), "bench-e2e-%d-%ld-%d-w%d", (int)getpid(), (long)time(NULL),
              row++, w);
-    create_topics(mc, brokers, prefix);
+    static const char *const in_suffix[] = {"canonical"};
+    static const char *const out_suffixes[] = {"stock-levels", "dlq"};
+    create_topics(mc, brokers, prefix, in_suffix, 1);
     char canon[256];
     snprintf(canon, sizeof(canon), "%s.canonical", prefix);
     double prod = produce(brokers, canon, n, keys);
@@ -426,23 +475,31 @@ static void run_row(rd_kafka_mock_cluster_t *mc, const char *brokers, const char
     rd_kafka_t *q = client(RD_KAFKA_PRODUCER, brokers, NULL);
     high_watermarks(q, canon, hi);
     rd_kafka_destroy(q);
-    run_figures b, v;
-    bare_consume(brokers, canon, n, &b);
-    run_invsyncd(invsyncd, brokers, prefix, w, n, hi, &v);
-    double bare_mid = mid_rate(&b.mid), inv_mid = mid_rate(&v.mid);
-    /* The workers' time waiting for input, as a share of their time in the window. */
-    double starved =
-        v.wait_s < 0 || v.cpu.secs <= 0 ? -1.0 : v.wait_s / ((double)w * v.cpu.secs);
-    printf("%-6s %-7d %10.0f %12.0f %12.0f %5.0f%% | %10.0f %10.0f %5.0f%% | %4.2f cores, %3.0f%% "
-           "%5.2f %5.2f | %4.2f cores, %3.0f%% %5.2f %5.2f %7.2f %6.0f%%\n",
-           label, w, prod, b.rate, v.rate, 100.0 * v.rate / b.rate, bare_mid, inv_mid,
-           bare_mid > 0 ? 100.0 * inv_mid / bare_mid : 0.0, b.cpu.machine_cores,
-           100.0 * b.cpu.idle_share, us_per_event(b.cpu.proc_cores, &b.cpu, n),
-           us_per_event(b.cpu.machine_cores - b.cpu.proc_cores, &b.cpu, n),
-           v.cpu.machine_cores, 100.0 * v.cpu.idle_share,
-           us_per_event(v.cpu.proc_cores, &v.cpu, n),
-           us_per_event(v.cpu.machine_cores - v.cpu.proc_cores, &v.cpu, n),
-           v.records < 0 ? -1.0 : (double)v.records / (double)n, 100.0 * starved);
+    double bare[ROUNDS_MAX], inv[ROUNDS_MAX], bare_mid[ROUNDS_MAX], inv_mid[ROUNDS_MAX];
+    int mids = 0;
+    for (int r = 0; r < rounds; r++) {
+        char out_prefix[160];
+        snprintf(out_prefix, sizeof(out_prefix), "%s-r%d", prefix, r);
+        create_topics(mc, brokers, out_prefix, out_suffixes, 2);
+        run_figures b, v;
+        bare_consume(brokers, canon, n, &b);
+        run_invsyncd(invsyncd, brokers, canon, out_prefix, w, n, hi, &v);
+        pair_figures f;
+        print_pair(label, w, prod, &b, &v, n, &f);
+        bare[r] = f.bare;
+        inv[r] = f.inv;
+        if (f.bare_mid > 0 && f.inv_mid > 0) {
+            bare_mid[mids] = f.bare_mid;
+            inv_mid[mids++] = f.inv_mid;
+        }
+    }
+    if (rounds < 2) return;
+    double mb = median(bare, rounds), mi = median(inv, rounds);
+    double mbm = mids ? median(bare_mid, mids) : 0, mim = mids ? median(inv_mid, mids) : 0;
+    printf("%-6s %-7d %10s %12.0f %12.0f %5.0f%% | %10.0f %10.0f %5.0f%% | median of %d rounds "
+           "(ratio: of the medians)\n",
+           "median", w, "", mb, mi, 100.0 * mi / mb, mbm, mim, mbm > 0 ? 100.0 * mim / mbm : 0.0,
+           rounds);
     fflush(stdout);
 }
 
@@ -450,6 +507,7 @@ int main(int argc, char **argv) {
     const char *brokers = NULL, *invsyncd = "build/invsyncd", *workers_list = "1,2";
     long n = 0, keys = 100000;
     int warmup = -1; /* -1: 2 rounds on a real broker, none on the mock */
+    int rounds = 1;
     for (int i = 1; i < argc; i++) {
         if (!strncmp(argv[i], "--brokers=", 10)) brokers = argv[i] + 10;
         else if (!strncmp(argv[i], "--events=", 9)) n = atol(argv[i] + 9);
@@ -457,10 +515,13 @@ int main(int argc, char **argv) {
         else if (!strncmp(argv[i], "--workers=", 10)) workers_list = argv[i] + 10;
         else if (!strncmp(argv[i], "--invsyncd=", 11)) invsyncd = argv[i] + 11;
         else if (!strncmp(argv[i], "--warmup=", 9)) warmup = atoi(argv[i] + 9);
+        else if (!strncmp(argv[i], "--rounds=", 9) && atoi(argv[i] + 9) >= 1 &&
+                 atoi(argv[i] + 9) <= ROUNDS_MAX)
+            rounds = atoi(argv[i] + 9);
         else if (!strncmp(argv[i], "--x=", 4) && extra_x_count < 8) extra_x[extra_x_count++] = argv[i] + 4;
         else {
             fprintf(stderr, "usage: bench-e2e [--brokers=HOST:PORT] [--events=N] [--keys=N] "
-                            "[--workers=1,2] [--warmup=ROUNDS] [--invsyncd=PATH] "
+                            "[--workers=1,2] [--warmup=ROUNDS] [--rounds=1..15] [--invsyncd=PATH] "
                             "[--x=NAME=VALUE (invsyncd -X)]\n");
             return 2;
         }
@@ -488,9 +549,9 @@ int main(int argc, char **argv) {
     snprintf(wl, sizeof(wl), "%s", workers_list);
     if (warmup < 0) warmup = mc ? 0 : 2;
     int first = atoi(wl);
-    for (int i = 0; i < warmup && first > 0; i++) run_row(mc, brokers, invsyncd, "warmup", first, n, keys);
+    for (int i = 0; i < warmup && first > 0; i++) run_row(mc, brokers, invsyncd, "warmup", first, n, keys, 1);
     for (char *tok = strtok(wl, ","); tok; tok = strtok(NULL, ","))
-        run_row(mc, brokers, invsyncd, mc ? "mock" : "kafka", atoi(tok), n, keys);
+        run_row(mc, brokers, invsyncd, mc ? "mock" : "kafka", atoi(tok), n, keys, rounds);
     printf("command: build/bench-e2e");
     for (int i = 1; i < argc; i++) printf(" %s", argv[i]);
     printf("\n");
