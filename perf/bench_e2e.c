@@ -1,17 +1,22 @@
 /* bench_e2e.c - end-to-end rate of invsyncd against the ceiling of a bare
  * librdkafka consumer on the same topic and broker.
  *
- * For each worker count: fresh topics, N pre-produced canonical events (lz4,
- * murmur2 partitioner), then
+ * For each worker count: a fresh input topic, N pre-produced canonical events
+ * (lz4, murmur2 partitioner), then --rounds times (default 1) the pair
  *   ceiling: a bare consumer (assign, no group, no parsing) drains the topic
  *            from the beginning to its end in this process;
- *   invsyncd: build/invsyncd as a child process on the same topics; the clock
+ *   invsyncd: build/invsyncd as a child process on that input, with fresh
+ *            output topics and group; the clock
  *            starts when every partition is restored (its log says so) and
  *            stops when the group's committed offsets reach the end of every
  *            partition. A commit is stored only after the stock-level records
  *            (and DLQ records) of everything before it are acknowledged, so
  *            this is input-to-acknowledged-output. The commit interval (100
  *            ms here) adds at most that much to the time.
+ * One line per pair; with more rounds, a line of the medians of each rate and
+ * their ratio. The pairs interleave because the ceiling moves from one drain to
+ * the next by itself (about 1.1 or 1.5 M/s on a 2-core VM), so one pair's
+ * ratio says little.
  * Each rate is also given over the middle half of the run alone ("mid"): from
  * the moment a quarter of the input was drained (the bare consumer) or
  * committed (invsyncd) to the moment three quarters were. That is the rate
