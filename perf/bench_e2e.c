@@ -33,10 +33,10 @@
  * other process ("rest": on a real broker, mostly the broker; on the mock,
  * which runs in the bench process, the bare side's "own" includes the mock
  * broker and invsyncd's "rest" is the mock broker), invsyncd's stock-level
- * records per event (from its stats line), and how much of their time in the window the workers
- * waited for input ("starved", from the same line): a window with idle CPU is
- * bound by latency, not by work, and a starved worker by its input (the
- * consumer's fetching), not by its own work.
+ * records per event (from its stats line), and how much of their time in the
+ * window the workers waited for input ("starved", from the same line): a
+ * window with idle CPU is bound by latency, not by work, and a starved worker
+ * by its input (the consumer's fetching), not by its own work.
  * With no --brokers the broker is librdkafka's mock cluster hosted in this
  * process (its threads share the cores with both consumers). The mock keeps
  * about 5 MiB per partition, so its default N is smaller.
@@ -554,7 +554,8 @@ int main(int argc, char **argv) {
     snprintf(wl, sizeof(wl), "%s", workers_list);
     if (warmup < 0) warmup = mc ? 0 : 2;
     int first = atoi(wl);
-    for (int i = 0; i < warmup && first > 0; i++) run_row(mc, brokers, invsyncd, "warmup", first, n, keys, 1);
+    for (int i = 0; i < warmup && first > 0; i++)
+        run_row(mc, brokers, invsyncd, "warmup", first, n, keys, 1);
     for (char *tok = strtok(wl, ","); tok; tok = strtok(NULL, ","))
         run_row(mc, brokers, invsyncd, mc ? "mock" : "kafka", atoi(tok), n, keys, rounds);
     printf("command: build/bench-e2e");
