@@ -254,7 +254,11 @@ static void bare_consume(const char *brokers, const char *topic, long n, run_fig
     int64_t t0 = 0, deadline = now_ms() + WAIT_MS_MAX;
     cpu_mark m0 = {0};
     while (got < n && now_ms() < deadline) {
-        ssize_t k = rd_kafka_consume_batch_queue(q, 100, batch, 1024);
+        /* A call returns once it has filled the array or timed out: ask for no
+         * more than what is left, or the last call would wait out its timeout
+         * after the last message and the drain would read up to 100 ms slow. */
+        size_t want = n - got < 1024 ? (size_t)(n - got) : 1024;
+        ssize_t k = rd_kafka_consume_batch_queue(q, 100, batch, want);
         for (ssize_t i = 0; i < k; i++) {
             if (batch[i]->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 if (t0 == 0) {
