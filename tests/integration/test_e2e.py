@@ -677,6 +677,47 @@ def stock_end(c):
     return sum(ku.end_offsets(c.broker.bootstrap, c.broker.stock, PARTITIONS).values())
 
 
+# A real broker keeps Kafka's 1 GiB segments (tests/kafka/kafka-broker.sh) and never cleans the
+# active one, so a case that wants invsyncd to restore from a compacted changelog, as it does in
+# production, creates stock-levels itself with segments that ~20k events fill several times over
+# (they write ~3k stock-level records, ~60 KiB per partition).
+COMPACT_SEGMENT_BYTES = 8192
+COMPACTION_WAIT_S = 60
+
+
+def create_compacting_stock_topic(c):
+    """Fresh real or external broker only: creates the case's stock-levels topic (12 partitions,
+    compacted, COMPACT_SEGMENT_BYTES segments, cleaned at any dirty ratio) before invsyncd
+    would create it with the default settings. Fails the case if the topic cannot be made."""
+    script = os.path.join(ROOT, "tests", "kafka", "kafka-broker.sh")
+    p = subprocess.run(["bash", script, "topics", c.broker.bootstrap, "create", c.broker.stock,
+                        str(PARTITIONS), "compact", "segment.bytes=%d" % COMPACT_SEGMENT_BYTES,
+                        "min.cleanable.dirty.ratio=0.01"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    if p.returncode != 0:
+        raise CaseFailed("creating %s with small segments failed (exit %d):\n%s"
+                         % (c.broker.stock, p.returncode, p.stdout.decode(errors="replace")))
+    log(c.name, "created %s with %d-byte segments, so the cleaner compacts it during the case"
+        % (c.broker.stock, COMPACT_SEGMENT_BYTES))
+
+
+def wait_compacted(c, timeout=COMPACTION_WAIT_S):
+    """Waits until the log cleaner removed records from the stock-levels topic (fewer records
+    than its offsets span: compaction never moves the start offset). Returns (removed, span);
+    fails the case after timeout s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        span = stock_end(c)
+        kept = len(ku.consume_all(c.broker.bootstrap, c.broker.stock))
+        if kept < span:
+            return span - kept, span
+        if time.monotonic() >= deadline:
+            raise CaseFailed("the log cleaner removed nothing from %s in %d s (%d records, %d "
+                             "offsets): the case would not test recovery from a compacted "
+                             "changelog" % (c.broker.stock, timeout, kept, span))
+        time.sleep(1.0)
+
+
 def wait_progress(c, svc, before, prod, timeout=20):
     """Waits until svc owns partitions (per its log) and the stock-levels topic grew past
     `before` records; once the producer is done (there may be nothing left to flush), owning
@@ -706,10 +747,15 @@ def case_kill9(c):
     if not c.broker.fresh:
         c.topics_ready()
         since = c.start_offsets()
+    else:  # a real broker compacts: the last restart below reads a compacted changelog
+        create_compacting_stock_topic(c)
+    # On a real broker the last tenth is held back until invsyncd restarted on the compacted
+    # changelog: applied on what it restored, it shows whether that was right.
+    held = msgs[len(msgs) - len(msgs) // 10:] if c.broker.fresh else []
     svc.start()
     if c.broker.fresh:
         c.topics_ready()
-    prod = Producer(c, chunked(msgs, c.rng, 500, 1500), (0.6, 1.6))
+    prod = Producer(c, chunked(msgs[:len(msgs) - len(held)], c.rng, 500, 1500), (0.6, 1.6))
     prod.start()
     kills = c.args.kills
     wipe_at = c.rng.randrange(kills) if kills and not c.args.no_wipe else -1
@@ -736,6 +782,17 @@ def case_kill9(c):
     prod.join()
     if prod.error:
         raise CaseFailed("producer failed: %s" % prod.error)
+    if c.broker.fresh:
+        removed, span = wait_compacted(c)
+        if not svc.alive():
+            raise CaseFailed("invsyncd exited %s by itself; log tail:\n%s"
+                             % (svc.proc.returncode, svc.tail()))
+        svc.kill9()
+        log(c.name, "SIGKILL after the cleaner removed %d of %d stock-level records: the "
+            "restart restores from a compacted changelog" % (removed, span))
+        svc.start()
+        c.produce(held)
+        log(c.name, "produced the %d held-back messages" % len(held))
     exp = Expectation(c.broker, c.name, since)
     verify_produced(c.name, exp, msgs)
     wait_converged(c.name, exp, c.broker, variants_of(msgs), [svc], c.args.timeout)
