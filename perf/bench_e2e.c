@@ -237,6 +237,8 @@ typedef struct run_figures {
     double wait_s;  /* invsyncd: its workers' waiting for input (stats line), or -1 */
 } run_figures;
 
+#define BARE_BATCH 1024 /* messages per consume call of the bare drain */
+
 /* The ceiling: drains the topic from the beginning with a bare consumer. */
 static void bare_consume(const char *brokers, const char *topic, long n, run_figures *out) {
     *out = (run_figures){.records = -1, .wait_s = -1};
@@ -251,7 +253,7 @@ static void bare_consume(const char *brokers, const char *topic, long n, run_fig
     rd_kafka_assign(c, l);
     rd_kafka_topic_partition_list_destroy(l);
     rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(c);
-    rd_kafka_message_t *batch[1024];
+    rd_kafka_message_t *batch[BARE_BATCH];
     long got = 0;
     int64_t t0 = 0, deadline = now_ms() + WAIT_MS_MAX;
     cpu_mark m0 = {0};
@@ -259,7 +261,7 @@ static void bare_consume(const char *brokers, const char *topic, long n, run_fig
         /* A call returns once it has filled the array or timed out: ask for no
          * more than what is left, or the last call would wait out its timeout
          * after the last message and the drain would read up to 100 ms slow. */
-        size_t want = n - got < 1024 ? (size_t)(n - got) : 1024;
+        size_t want = n - got < BARE_BATCH ? (size_t)(n - got) : BARE_BATCH;
         ssize_t k = rd_kafka_consume_batch_queue(q, 100, batch, want);
         for (ssize_t i = 0; i < k; i++) {
             if (batch[i]->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -402,11 +404,13 @@ static void run_invsyncd(const char *invsyncd, const char *brokers, const char *
 
 /* Creates topic prefix.SUFFIX for each of the n_suffixes suffixes, cleanup
  * policies as invsyncd would give them (DESIGN.md section 1). */
+#define TOPICS_PER_CALL_MAX 3
+
 static void create_topics(rd_kafka_mock_cluster_t *mc, const char *brokers, const char *prefix,
                           const char *const *suffixes, int n_suffixes) {
-    char names[3][256];
-    inv_topic_spec specs[3];
-    if (n_suffixes > 3) die("topics", "too many");
+    char names[TOPICS_PER_CALL_MAX][256];
+    inv_topic_spec specs[TOPICS_PER_CALL_MAX];
+    if (n_suffixes > TOPICS_PER_CALL_MAX) die("topics", "too many");
     for (int i = 0; i < n_suffixes; i++) {
         snprintf(names[i], sizeof(names[i]), "%s.%s", prefix, suffixes[i]);
         specs[i] = (inv_topic_spec){names[i], "-1",
@@ -418,7 +422,7 @@ static void create_topics(rd_kafka_mock_cluster_t *mc, const char *brokers, cons
                 die("mock topic", names[i]);
         return;
     }
-    int32_t counts[3];
+    int32_t counts[TOPICS_PER_CALL_MAX];
     char err[512];
     rd_kafka_t *admin = client(RD_KAFKA_PRODUCER, brokers, NULL);
     if (kafka_topics_ensure(admin, specs, (size_t)n_suffixes, PARTITIONS, 1, counts, err,
@@ -427,14 +431,9 @@ static void create_topics(rd_kafka_mock_cluster_t *mc, const char *brokers, cons
     rd_kafka_destroy(admin);
 }
 
-/* The figures of one (bare drain, invsyncd) pair, as printed. */
-typedef struct pair_figures {
-    double bare, inv, bare_mid, inv_mid;
-} pair_figures;
-
-/* Prints one pair's line under label. */
+/* Prints one (bare drain, invsyncd) pair's line under label. */
 static void print_pair(const char *label, int w, double prod, const run_figures *b,
-                       const run_figures *v, long n, pair_figures *out) {
+                       const run_figures *v, long n) {
     double bare_mid = mid_rate(&b->mid), inv_mid = mid_rate(&v->mid);
     /* The workers' time waiting for input, as a share of their time in the window. */
     double starved =
@@ -450,7 +449,6 @@ static void print_pair(const char *label, int w, double prod, const run_figures 
            us_per_event(v->cpu.machine_cores - v->cpu.proc_cores, &v->cpu, n),
            v->records < 0 ? -1.0 : (double)v->records / (double)n, 100.0 * starved);
     fflush(stdout);
-    *out = (pair_figures){b->rate, v->rate, bare_mid, inv_mid};
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -495,13 +493,12 @@ static void run_row(rd_kafka_mock_cluster_t *mc, const char *brokers, const char
         run_figures b, v;
         bare_consume(brokers, canon, n, &b);
         run_invsyncd(invsyncd, brokers, canon, out_prefix, w, n, hi, &v);
-        pair_figures f;
-        print_pair(label, w, prod, &b, &v, n, &f);
-        bare[r] = f.bare;
-        inv[r] = f.inv;
-        if (f.bare_mid > 0 && f.inv_mid > 0) {
-            bare_mid[mids] = f.bare_mid;
-            inv_mid[mids++] = f.inv_mid;
+        print_pair(label, w, prod, &b, &v, n);
+        bare[r] = b.rate;
+        inv[r] = v.rate;
+        if (mid_rate(&b.mid) > 0 && mid_rate(&v.mid) > 0) {
+            bare_mid[mids] = mid_rate(&b.mid);
+            inv_mid[mids++] = mid_rate(&v.mid);
         }
     }
     if (rounds < 2) return;

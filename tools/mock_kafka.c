@@ -17,9 +17,9 @@
  * SIGUSR2 sets it up again. SIGHUP toggles produce failures: on, the next MOCK_PRODUCE_FAULTS
  * Produce requests to any broker fail with TOPIC_AUTHORIZATION_FAILED (permanent: librdkafka
  * does not retry it, the records fail); off, the failures not yet used are cleared. Signals are
- * blocked in every thread (librdkafka's threads inherit the
- * mask of the thread that creates the handle) and taken synchronously by the main loop with
- * sigtimedwait, so nothing runs in a signal handler.
+ * blocked in every thread (librdkafka's threads inherit the mask of the thread that creates the
+ * handle) and taken synchronously by the main loop with sigtimedwait, so nothing runs in a
+ * signal handler.
  *
  * Exit status: 0 after SIGTERM/SIGINT, 1 when the cluster or the bootstrap file cannot be
  * made, 2 for bad flags. */
@@ -488,7 +488,8 @@ int main(int argc, char **argv) {
         mock_cluster_stop(rk, cluster);
         return 1;
     }
-    log_info("mock cluster: %d broker(s), %d topic(s), fault broker %d (SIGUSR1 down, SIGUSR2 up, SIGHUP produce failures on/off)",
+    log_info("mock cluster: %d broker(s), %d topic(s), fault broker %d (SIGUSR1 down, SIGUSR2 "
+             "up, SIGHUP produce failures on/off)",
              opts.brokers, opts.topics_count, opts.fault_broker);
     printf("mock Kafka bootstrap: %s\n", bootstrap);
     if (fflush(stdout) != 0) log_warn("mock cluster: stdout: %s", strerror(errno));

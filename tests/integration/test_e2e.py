@@ -135,8 +135,11 @@ def start_mock(path, workdir, case):
     return b
 
 
+BROKER_SCRIPT = os.path.join(ROOT, "tests", "kafka", "kafka-broker.sh")
+
+
 def start_real_broker(workdir):
-    script = os.path.join(ROOT, "tests", "kafka", "kafka-broker.sh")
+    script = BROKER_SCRIPT
     d = os.path.join(workdir, "kafka")
     p = subprocess.run(["bash", script, "start", d], stdout=subprocess.PIPE, timeout=600)
     out = p.stdout.decode()
@@ -689,9 +692,9 @@ def create_compacting_stock_topic(c):
     """Fresh real or external broker only: creates the case's stock-levels topic (12 partitions,
     compacted, COMPACT_SEGMENT_BYTES segments, cleaned at any dirty ratio) before invsyncd
     would create it with the default settings. Fails the case if the topic cannot be made."""
-    script = os.path.join(ROOT, "tests", "kafka", "kafka-broker.sh")
-    p = subprocess.run(["bash", script, "topics", c.broker.bootstrap, "create", c.broker.stock,
-                        str(PARTITIONS), "compact", "segment.bytes=%d" % COMPACT_SEGMENT_BYTES,
+    p = subprocess.run(["bash", BROKER_SCRIPT, "topics", c.broker.bootstrap, "create",
+                        c.broker.stock, str(PARTITIONS), "compact",
+                        "segment.bytes=%d" % COMPACT_SEGMENT_BYTES,
                         "min.cleanable.dirty.ratio=0.01"],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
     if p.returncode != 0:
@@ -718,15 +721,20 @@ def wait_compacted(c, timeout=COMPACTION_WAIT_S):
         time.sleep(1.0)
 
 
+def require_alive(svc):
+    """Fails the case, with svc's log tail, if svc exited by itself."""
+    if not svc.alive():
+        raise CaseFailed("%s exited %s by itself; log tail:\n%s"
+                         % (svc.name, svc.proc.returncode, svc.tail()))
+
+
 def wait_progress(c, svc, before, prod, timeout=20):
     """Waits until svc owns partitions (per its log) and the stock-levels topic grew past
     `before` records; once the producer is done (there may be nothing left to flush), owning
     partitions is enough. Returns a description of what was seen."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not svc.alive():
-            raise CaseFailed("%s exited %s by itself; log tail:\n%s"
-                             % (svc.name, svc.proc.returncode, svc.tail()))
+        require_alive(svc)
         owned = svc.owned()
         grown = stock_end(c) - before
         # No "assigned" log line yet: not in the group yet, unless the log format changed
@@ -751,11 +759,12 @@ def case_kill9(c):
         create_compacting_stock_topic(c)
     # On a real broker the last tenth is held back until invsyncd restarted on the compacted
     # changelog: applied on what it restored, it shows whether that was right.
-    held = msgs[len(msgs) - len(msgs) // 10:] if c.broker.fresh else []
+    cut = len(msgs) - len(msgs) // 10 if c.broker.fresh else len(msgs)
+    streamed, held = msgs[:cut], msgs[cut:]
     svc.start()
     if c.broker.fresh:
         c.topics_ready()
-    prod = Producer(c, chunked(msgs[:len(msgs) - len(held)], c.rng, 500, 1500), (0.6, 1.6))
+    prod = Producer(c, chunked(streamed, c.rng, 500, 1500), (0.6, 1.6))
     prod.start()
     kills = c.args.kills
     wipe_at = c.rng.randrange(kills) if kills and not c.args.no_wipe else -1
@@ -767,9 +776,7 @@ def case_kill9(c):
         else:  # mid-stream: after it owned partitions and flushed something
             seen = wait_progress(c, svc, before, prod)
             time.sleep(c.rng.uniform(0.0, 1.5))
-        if not svc.alive():
-            raise CaseFailed("invsyncd exited %s by itself; log tail:\n%s"
-                             % (svc.proc.returncode, svc.tail()))
+        require_alive(svc)
         svc.kill9()
         what = "SIGKILL #%d/%d %s (after chunk %d/%d)" % (
             i + 1, kills, seen, prod.sent_chunks, len(prod.chunks))
@@ -784,9 +791,7 @@ def case_kill9(c):
         raise CaseFailed("producer failed: %s" % prod.error)
     if c.broker.fresh:
         removed, span = wait_compacted(c)
-        if not svc.alive():
-            raise CaseFailed("invsyncd exited %s by itself; log tail:\n%s"
-                             % (svc.proc.returncode, svc.tail()))
+        require_alive(svc)
         svc.kill9()
         log(c.name, "SIGKILL after the cleaner removed %d of %d stock-level records: the "
             "restart restores from a compacted changelog" % (removed, span))
@@ -820,9 +825,7 @@ def case_two_instances(c):
     deadline = time.monotonic() + 30
     while True:
         for s in (a, b):
-            if not s.alive():
-                raise CaseFailed("%s exited %s by itself; log tail:\n%s"
-                                 % (s.name, s.proc.returncode, s.tail()))
+            require_alive(s)
         oa, ob = a.owned(), b.owned()
         if oa is None or ob is None:
             if time.monotonic() - started > 8:
@@ -992,8 +995,8 @@ def case_topic_mismatch(c):
     partitions when asked for its metadata; on a real broker the test creates it with 5."""
     bad = "%s.mismatch-%s" % (c.broker.stock, uuid.uuid4().hex[:6])
     if c.broker.fresh:
-        script = os.path.join(ROOT, "tests", "kafka", "kafka-broker.sh")
-        p = subprocess.run(["bash", script, "topics", c.broker.bootstrap, "create", bad, "5"],
+        p = subprocess.run(["bash", BROKER_SCRIPT, "topics", c.broker.bootstrap, "create",
+                            bad, "5"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
         if p.returncode != 0:
             raise CaseFailed("could not create %s: %s" % (bad, p.stdout.decode()[-500:]))
