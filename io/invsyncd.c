@@ -4,29 +4,17 @@
  * owned partition); a second one while stopping is ignored, so a stop is
  * never cut short by an impatient double Ctrl-C: use SIGKILL for that.
  * Exit codes: 0 clean stop, 1 runtime error, 2 bad configuration. */
-#include <dlfcn.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "alloc_name.h"
 #include "config.h"
 #include "log.h"
 #include "service.h"
 
 static volatile int stop_requested;
-
-/* Main thread. Names the malloc in use, for the start-up line: the plain
- * build links mimalloc (Makefile: ALLOC_LDLIBS), which serves librdkafka's
- * per-message allocations; a sanitizer build, or a build without it, uses
- * the C library's. Returns buf, or a static string for the latter. */
-static const char *allocator_name(char *buf, size_t cap) {
-    int (*mi_version)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "mi_version");
-    if (mi_version == NULL) return "the C library's malloc";
-    int v = mi_version(); /* e.g. 209 for 2.0.9 */
-    snprintf(buf, cap, "mimalloc %d.%d.%d", v / 100, v / 10 % 10, v % 10);
-    return buf;
-}
 
 static void on_signal(int sig) {
     (void)sig;
@@ -57,7 +45,7 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     char alloc[64];
     log_info("invsyncd %s starting (pid %d, %s)", INV_VERSION, (int)getpid(),
-             allocator_name(alloc, sizeof(alloc)));
+             alloc_name(alloc, sizeof(alloc)));
     if (log_enabled(INV_LOG_DEBUG)) config_dump(&cfg, stderr);
     rc = service_run(&cfg, &stop_requested);
     config_free(&cfg);

@@ -62,6 +62,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc_name.h"
 #include "kafka_topics.h"
 #include "partitioner.h"
 #include "inv_clock.h"
@@ -547,8 +548,10 @@ int main(int argc, char **argv) {
         if (n == 0) n = 300000; /* the mock keeps ~5 MiB per partition */
     }
     if (n == 0) n = 2000000;
-    printf("bench-e2e: broker %s (%s), %ld events over %ld keys, %d partitions\n", brokers,
-           mc ? "in-process librdkafka mock cluster" : "real Kafka", n, keys, PARTITIONS);
+    char alloc[64];
+    printf("bench-e2e: broker %s (%s), %ld events over %ld keys, %d partitions; bare consumer%s "
+           "on %s\n", brokers, mc ? "in-process librdkafka mock cluster" : "real Kafka", n, keys,
+           PARTITIONS, mc ? " and mock" : "", alloc_name(alloc, sizeof(alloc)));
     printf("%-6s %-7s %10s %12s %12s %6s | %10s %10s %6s | %-29s | %-29s %7s %7s\n",
            "broker", "workers", "produce/s", "bare drain/s", "invsyncd/s", "ratio", "bare mid/s",
            "inv mid/s", "ratio", "bare: busy, idle, us own/rest", "inv: busy, idle, us own/rest",
