@@ -116,7 +116,7 @@ $(BUILD)/bench-%: $(BUILD)/obj/perf/bench_%.o $(LIBS)
 # bench-e2e's bare consumer (its ceiling) and in-process mock broker run on
 # invsyncd's allocator: librdkafka's per-message mallocs cost either side the
 # same, and on glibc's malloc the bare drain's rate split into two modes
-# (1.15-1.3 M/s or 1.6-1.8 M/s on the real broker) against 2.1-2.6 M/s on mimalloc.
+# (1.14-1.3 M/s or 1.5-1.8 M/s on the real broker) against 2.1-2.6 M/s on mimalloc.
 $(BUILD)/bench-e2e: $(BUILD)/obj/perf/bench_e2e.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(ALLOC_LDLIBS) $(LIBS) $(IO_LDLIBS) $(LDLIBS_BASE)
