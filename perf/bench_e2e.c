@@ -17,8 +17,8 @@
  *            broker) adds at most that much to the time.
  * One line per pair; with more rounds, a line of the medians of each rate and
  * their ratio. The pairs interleave because the ceiling moves from one drain to
- * the next by itself (about 1.1 or 1.5 M/s on a 2-core VM), so one pair's
- * ratio says little.
+ * the next by itself (2.1-2.6 M/s against a real broker on a 2-core VM, both
+ * sides on mimalloc), so one pair's ratio says little.
  * Each rate is also given over the middle half of the run alone ("mid"): from
  * the moment a quarter of the input was drained (the bare consumer) or
  * committed (invsyncd) to the moment three quarters were. That is the rate
@@ -39,6 +39,11 @@
  * window the workers waited for input ("starved", from the same line): a
  * window with idle CPU is bound by latency, not by work, and a starved worker
  * by its input (the consumer's fetching), not by its own work.
+ * Last, "80% budget/used": the machine CPU per event that every online CPU,
+ * fully busy, allows at 80 % of the pair's ceiling (CPUs / (0.8 x bare rate)),
+ * and what invsyncd's window used (own + rest). Used above budget means that
+ * 80 % cannot be reached on this host at that cost per event, however the work
+ * is scheduled.
  * With no --brokers the broker is librdkafka's mock cluster hosted in this
  * process (its threads share the cores with both consumers). The mock keeps
  * about 5 MiB per partition, so its default N is smaller.
@@ -439,8 +444,9 @@ static void print_pair(const char *label, int w, double prod, const run_figures 
     /* The workers' time waiting for input, as a share of their time in the window. */
     double starved =
         v->wait_s < 0 || v->cpu.secs <= 0 ? -1.0 : v->wait_s / ((double)w * v->cpu.secs);
+    double budget_us = 1e6 * (double)sysconf(_SC_NPROCESSORS_ONLN) / (0.8 * b->rate);
     printf("%-6s %-7d %10.0f %12.0f %12.0f %5.0f%% | %10.0f %10.0f %5.0f%% | %4.2f cores, %3.0f%% "
-           "%5.2f %5.2f | %4.2f cores, %3.0f%% %5.2f %5.2f %7.2f %6.0f%%\n",
+           "%5.2f %5.2f | %4.2f cores, %3.0f%% %5.2f %5.2f %7.2f %6.0f%% | %5.2f/%.2f\n",
            label, w, prod, b->rate, v->rate, 100.0 * v->rate / b->rate, bare_mid, inv_mid,
            bare_mid > 0 ? 100.0 * inv_mid / bare_mid : 0.0, b->cpu.machine_cores,
            100.0 * b->cpu.idle_share, us_per_event(b->cpu.proc_cores, &b->cpu, n),
@@ -448,7 +454,8 @@ static void print_pair(const char *label, int w, double prod, const run_figures 
            v->cpu.machine_cores, 100.0 * v->cpu.idle_share,
            us_per_event(v->cpu.proc_cores, &v->cpu, n),
            us_per_event(v->cpu.machine_cores - v->cpu.proc_cores, &v->cpu, n),
-           v->records < 0 ? -1.0 : (double)v->records / (double)n, 100.0 * starved);
+           v->records < 0 ? -1.0 : (double)v->records / (double)n, 100.0 * starved, budget_us,
+           us_per_event(v->cpu.machine_cores, &v->cpu, n));
     fflush(stdout);
 }
 
@@ -552,10 +559,10 @@ int main(int argc, char **argv) {
     printf("bench-e2e: broker %s (%s), %ld events over %ld keys, %d partitions; bare consumer%s "
            "on %s\n", brokers, mc ? "in-process librdkafka mock cluster" : "real Kafka", n, keys,
            PARTITIONS, mc ? " and mock" : "", alloc_name(alloc, sizeof(alloc)));
-    printf("%-6s %-7s %10s %12s %12s %6s | %10s %10s %6s | %-29s | %-29s %7s %7s\n",
+    printf("%-6s %-7s %10s %12s %12s %6s | %10s %10s %6s | %-29s | %-29s %7s %7s | %s\n",
            "broker", "workers", "produce/s", "bare drain/s", "invsyncd/s", "ratio", "bare mid/s",
            "inv mid/s", "ratio", "bare: busy, idle, us own/rest", "inv: busy, idle, us own/rest",
-           "rec/ev", "starved");
+           "rec/ev", "starved", "80% budget/used us");
     char wl[64];
     snprintf(wl, sizeof(wl), "%s", workers_list);
     if (warmup < 0) warmup = mc ? 0 : 2;
