@@ -111,15 +111,13 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIBS)
 
 $(BUILD)/bench-%: $(BUILD)/obj/perf/bench_%.o $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBS) $(IO_LDLIBS) $(LDLIBS_BASE)
+	$(CC) $(LDFLAGS) -o $@ $< $(BENCH_ALLOC_LDLIBS) $(LIBS) $(IO_LDLIBS) $(LDLIBS_BASE)
 
 # bench-e2e's bare consumer (its ceiling) and in-process mock broker run on
 # invsyncd's allocator: librdkafka's per-message mallocs cost either side the
 # same, and on glibc's malloc the bare drain's rate split into two modes
 # (1.14-1.3 M/s or 1.5-1.8 M/s on the real broker) against 2.1-2.6 M/s on mimalloc.
-$(BUILD)/bench-e2e: $(BUILD)/obj/perf/bench_e2e.o $(LIBS)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(ALLOC_LDLIBS) $(LIBS) $(IO_LDLIBS) $(LDLIBS_BASE)
+$(BUILD)/bench-e2e: BENCH_ALLOC_LDLIBS = $(ALLOC_LDLIBS)
 
 tests: $(TEST_BIN)
 

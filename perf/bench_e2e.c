@@ -504,9 +504,10 @@ static void run_row(rd_kafka_mock_cluster_t *mc, const char *brokers, const char
         print_pair(label, w, prod, &b, &v, n);
         bare[r] = b.rate;
         inv[r] = v.rate;
-        if (mid_rate(&b.mid) > 0 && mid_rate(&v.mid) > 0) {
-            bare_mid[mids] = mid_rate(&b.mid);
-            inv_mid[mids++] = mid_rate(&v.mid);
+        double bm = mid_rate(&b.mid), vm = mid_rate(&v.mid);
+        if (bm > 0 && vm > 0) {
+            bare_mid[mids] = bm;
+            inv_mid[mids++] = vm;
         }
     }
     if (rounds < 2) return;

@@ -139,16 +139,15 @@ BROKER_SCRIPT = os.path.join(ROOT, "tests", "kafka", "kafka-broker.sh")
 
 
 def start_real_broker(workdir):
-    script = BROKER_SCRIPT
     d = os.path.join(workdir, "kafka")
-    p = subprocess.run(["bash", script, "start", d], stdout=subprocess.PIPE, timeout=600)
+    p = subprocess.run(["bash", BROKER_SCRIPT, "start", d], stdout=subprocess.PIPE, timeout=600)
     out = p.stdout.decode()
     if p.returncode != 0 or "KAFKA_BOOTSTRAP=" not in out:
         raise CaseFailed("kafka-broker.sh start failed (exit %d)" % p.returncode)
     bootstrap = out.split("KAFKA_BOOTSTRAP=", 1)[1].split()[0]
 
     def stop():
-        subprocess.run(["bash", script, "stop", d], timeout=60)
+        subprocess.run(["bash", BROKER_SCRIPT, "stop", d], timeout=60)
 
     return bootstrap, stop
 
